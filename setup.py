@@ -1,0 +1,34 @@
+"""minicnn: a from-scratch CNN engine in NumPy/CuPy and the experiments of
+Alizadeh & Fazel, "Convolutional Neural Networks for Facial Expression Recognition"."""
+from setuptools import find_packages, setup
+
+EXTRAS = {
+    # GPU arrays. Pick the wheel that matches your CUDA driver (`nvidia-smi` shows
+    # "CUDA Version"): 12.x -> `gpu`, 13.x -> `gpu-cuda13`.
+    "gpu": ["cupy-cuda12x>=13"],
+    "gpu-cuda13": ["cupy-cuda13x>=13.6"],
+    "hog": ["scikit-image>=0.22"],
+    "viz": ["matplotlib>=3.7"],
+    # pandas parses the Kaggle CSV; Pillow decodes the per-image JPEG/PNG layout.
+    "data": ["pandas>=2.0", "pillow>=10"],
+    # Hyper-parameter sweeps on a local or remote Dask cluster.
+    "sweep": ["dask[distributed]>=2024.1"],
+    # PyTorch is only a benchmark oracle, never imported by minicnn/ itself.
+    # On the project's CPU machines install exactly torch==2.13.0 (a local wheel).
+    "bench": ["torch==2.13.0"],
+}
+EXTRAS["test"] = sorted({"pytest>=7", *EXTRAS["hog"], *EXTRAS["viz"], *EXTRAS["data"], *EXTRAS["sweep"]})
+EXTRAS["all"] = sorted({*EXTRAS["test"]})
+
+setup(
+    name="minicnn",
+    version="0.1.0",
+    description="A readable CNN engine in NumPy/CuPy, with gradient checks and the FER-2013 paper experiments",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["minicnn", "minicnn.*"]),
+    install_requires=["numpy>=1.24"],
+    extras_require=EXTRAS,
+    entry_points={"console_scripts": ["minicnn=minicnn.cli:main"]},
+)
