@@ -25,6 +25,7 @@ import math
 
 from .backend import to_device, to_numpy, xp_of
 from .errors import ConfigError, ShapeError
+from .validate import check_number
 
 
 class Optimizer:
@@ -41,7 +42,7 @@ class Optimizer:
     hyper = ()
 
     def __init__(self, lr):
-        self.lr = _positive("lr", lr, type(self).__name__)
+        self.lr = check_number(type(self).__name__, "lr", lr, low=0, low_open=True)
         self.t = 0
         self._state = {slot: {} for slot in self.slots}
 
@@ -141,7 +142,7 @@ class SGD(Optimizer):
 
     def __init__(self, lr, momentum=0.0, nesterov=False):
         super().__init__(lr)
-        self.momentum = _fraction("momentum", momentum, "SGD")
+        self.momentum = check_number("SGD", "momentum", momentum, low=0, high=1, high_open=True)
         self.nesterov = bool(nesterov)
         if self.nesterov and self.momentum == 0.0:
             raise ConfigError("SGD: nesterov=True needs momentum > 0 (e.g. momentum=0.9)")
@@ -175,8 +176,8 @@ class RMSprop(Optimizer):
 
     def __init__(self, lr, decay=0.99, eps=1e-8):
         super().__init__(lr)
-        self.decay = _fraction("decay", decay, "RMSprop")
-        self.eps = _positive("eps", eps, "RMSprop")
+        self.decay = check_number("RMSprop", "decay", decay, low=0, high=1, high_open=True)
+        self.eps = check_number("RMSprop", "eps", eps, low=0, low_open=True)
 
     def _update(self, w, g, state):
         xp = xp_of(w)
@@ -202,9 +203,9 @@ class Adam(Optimizer):
 
     def __init__(self, lr, beta1=0.9, beta2=0.999, eps=1e-8):
         super().__init__(lr)
-        self.beta1 = _fraction("beta1", beta1, "Adam")
-        self.beta2 = _fraction("beta2", beta2, "Adam")
-        self.eps = _positive("eps", eps, "Adam")
+        self.beta1 = check_number("Adam", "beta1", beta1, low=0, high=1, high_open=True)
+        self.beta2 = check_number("Adam", "beta2", beta2, low=0, high=1, high_open=True)
+        self.eps = check_number("Adam", "eps", eps, low=0, low_open=True)
 
     def _update(self, w, g, state):
         xp = xp_of(w)
@@ -268,30 +269,6 @@ def _scalar(value):
     """A Python scalar from a scalar or a 0-d array (as read back from a .npz)."""
     if getattr(value, "ndim", None) == 0:
         return value.item()
-    return value
-
-
-def _number(name, value, owner):
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{owner}: {name} must be a number, got {value!r}") from None
-    if not math.isfinite(value):
-        raise ConfigError(f"{owner}: {name} must be finite, got {value!r}")
-    return value
-
-
-def _positive(name, value, owner):
-    value = _number(name, value, owner)
-    if value <= 0:
-        raise ConfigError(f"{owner}: {name} must be > 0, got {value!r}")
-    return value
-
-
-def _fraction(name, value, owner):
-    value = _number(name, value, owner)
-    if not 0.0 <= value < 1.0:
-        raise ConfigError(f"{owner}: {name} must be in [0, 1), got {value!r}")
     return value
 
 
