@@ -47,17 +47,22 @@ class Optimizer:
         self._state = {slot: {} for slot in self.slots}
 
     def step(self, params, grads):
-        """Update each ``params[k]`` in place from ``grads[k]`` for every k in ``grads``."""
-        self.t += 1
+        """Update each ``params[k]`` in place from ``grads[k]`` for every k in ``grads``.
+
+        Names and shapes are checked before anything changes, so a bad call
+        leaves parameters and state untouched.
+        """
         for key, g in grads.items():
             if key not in params:
                 raise ConfigError(f"{type(self).__name__}.step: gradient {key!r} has no parameter "
                                   f"of that name (parameters: {', '.join(sorted(params))})")
-            w = params[key]
-            if g.shape != w.shape:
+            if g.shape != params[key].shape:
                 raise ShapeError(f"{type(self).__name__}.step: gradient {key!r} has shape "
-                                 f"{tuple(g.shape)} but the parameter has {tuple(w.shape)}")
-            self._update(w, g, {slot: self._slot(slot, key, w) for slot in self.slots})
+                                 f"{tuple(g.shape)} but the parameter has {tuple(params[key].shape)}")
+        state = {key: {slot: self._slot(slot, key, params[key]) for slot in self.slots} for key in grads}
+        self.t += 1
+        for key, g in grads.items():
+            self._update(params[key], g, state[key])
 
     def _update(self, w, g, state):
         raise NotImplementedError
