@@ -290,3 +290,41 @@ def check_loss(loss, inputs, config=None, grad_names=None, max_elements=None, se
                           f"lists {len(grad_names)} ({', '.join(grad_names)})")
     return check_function(lambda: loss(**inputs, **config)[0], inputs, dict(zip(grad_names, grads)),
                           max_elements=max_elements, seed=seed, tol=tol, h=h, tiny=tiny, title=title)
+
+
+@dataclass
+class GradcheckCase:
+    """Something to check plus example inputs: what ``minicnn gradcheck`` runs.
+
+    Give either ``forward`` and ``backward`` (checked with ``check_layer``) or
+    ``loss`` (checked with ``check_loss``). ``inputs`` (the differentiated
+    arrays) and ``config`` (other keyword arguments) are dicts, or functions of
+    no arguments returning one. Arrays may be NumPy; ``run`` moves them to the
+    requested backend. ``tol`` and ``h`` override the checker's defaults.
+    """
+    name: str
+    inputs: object
+    forward: object = None
+    backward: object = None
+    loss: object = None
+    config: object = None
+    grad_names: list = None
+    tol: float = 1e-7
+    h: float = 1e-5
+
+    def run(self, xp=None, seed=0, max_elements=None, tol=None):
+        """Check this case on backend ``xp`` (default: the default backend)."""
+        from .backend import to_device
+
+        def materialize(value):
+            value = value() if callable(value) else (value or {})
+            return {k: to_device(v, xp) if hasattr(v, "dtype") else v for k, v in value.items()}
+
+        inputs, config = materialize(self.inputs), materialize(self.config)
+        options = dict(grad_names=self.grad_names, max_elements=max_elements, seed=seed,
+                       tol=self.tol if tol is None else tol, h=self.h, title=self.name)
+        if self.loss is not None:
+            return check_loss(self.loss, inputs, config, **options)
+        if self.forward is None or self.backward is None:
+            raise ConfigError(f"gradcheck case {self.name!r}: give forward and backward, or loss")
+        return check_layer(self.forward, self.backward, inputs, config, **options)
