@@ -97,6 +97,16 @@ def test_a_wrong_backward_is_not_excused_near_kinks(xp, rng):
     assert not report.passed                                    # negative inputs got gradient
 
 
+def test_errors_within_rounding_noise_pass_and_are_counted(xp, rng):
+    # A large constant makes f(x+h) - f(x-h) lose ~10 digits: n is only good to ~1e-5.
+    x = xp.asarray(rng.standard_normal(8))
+    report = check_function(lambda: float((x ** 2).sum()) + 1e6, {"x": x}, {"x": 2 * x})
+    assert report.passed, str(report)
+    assert report.row("x").at_noise > 0
+    wrong = check_function(lambda: float((x ** 2).sum()) + 1e6, {"x": x}, {"x": 2.01 * x})
+    assert not wrong.passed
+
+
 def test_random_subset_mode_checks_only_max_elements(xp, rng):
     inputs = affine_inputs(xp, rng)
     report = check_layer(affine_forward, affine_backward, inputs, max_elements=10, seed=3)
