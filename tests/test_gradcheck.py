@@ -1,6 +1,4 @@
 """The gradient checker: right backward passes pass, wrong ones fail by name, kinks are excused."""
-import textwrap
-
 import numpy as np
 import pytest
 
