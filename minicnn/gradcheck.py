@@ -13,19 +13,20 @@ of such an array in place (x[i] += h), evaluates, and restores it exactly.
   check_layer(forward, backward, inputs)      a forward/backward pair
   check_loss(loss, inputs)                    a loss returning (value, gradients)
 
-Relative error of one element: |a - n| / max(|a| + |n|, floor) with a the
-analytic and n the numerical derivative and floor = max(tiny, 1e-3 * max |n|
-over the array): an element a thousand times smaller than the largest of its
-array (a zero gradient, say) is held to the absolute accuracy tol * floor, not
-to a relative accuracy that the truncation error of centred differences
-(h^2 times the third derivative, over 6) does not allow. An element passes
-when its error is <= tol, or when |a - n| is within the rounding noise of the finite difference itself:
-n is a difference of two evaluations that are each rounded, so it cannot be
-trusted beyond  ROUNDING_FACTOR * eps * S / (2h),  S = sum over the outputs
-that moved of (|out(x+h)| + |out(x-h)|) * |dout|  (|f(x+h)| + |f(x-h)| for a
-scalar f). On the built-in layers the observed error stays below 2x this
-estimate; elements passed this way are counted as "at noise" in the report.
-A wrong gradient is off by far more than rounding, so it still fails.
+Pass rule for one element, with a the analytic and n the numerical derivative:
+  * relative error |a - n| / max(|a| + |n|, floor) <= tol, where
+    floor = max(tiny, 1e-3 * max |n| over the array): an element a thousand
+    times smaller than the largest of its array (a zero gradient, say) is held
+    to the absolute accuracy tol * floor, since the truncation error of
+    centred differences (h^2 times the third derivative, over 6) does not
+    shrink with the element;
+  * or |a - n| within the rounding noise of the finite difference itself,
+    ROUNDING_FACTOR * eps * S / (2h) with S = sum over the outputs that moved
+    of (|out(x+h)| + |out(x-h)|) * |dout|  (|f(x+h)| + |f(x-h)| for a scalar
+    f). Measured on the built-in layers, errors stay below 2x this estimate.
+    Such elements are counted as "at noise"; layers where one input moves
+    many outputs (spatial batchnorm) need it. A wrong gradient is off by far
+    more than rounding, so it still fails.
 
 Step h: 1e-5 by default. Truncation error grows as h^2 and float64 rounding as
 eps / h; on the built-in layers 1e-5 gave errors 10-100x below those of 1e-6.
@@ -247,8 +248,25 @@ def _as_float64(xp, value):
     return value
 
 
-def _as_tuple(value):
-    return value if isinstance(value, tuple) else (value,)
+def _float64_arguments(inputs, config):
+    """(inputs, config) with every floating array copied to float64 on the inputs' backend."""
+    xp = xp_of(*inputs.values())
+    return ({k: _as_float64(xp, v) for k, v in inputs.items()},
+            {k: _as_float64(xp, v) for k, v in (config or {}).items()})
+
+
+def _name_gradients(title, source, grads, grad_names, inputs):
+    """Pair the gradients a backward/loss returned with the input names they belong to."""
+    grads = grads if isinstance(grads, tuple) else (grads,)
+    names = list(inputs) if grad_names is None else list(grad_names)
+    if len(grads) != len(names):
+        raise ConfigError(f"{title}: {source} returned {len(grads)} gradients but grad_names "
+                          f"lists {len(names)} ({', '.join(names)})")
+    for name in names:
+        if name not in inputs:
+            raise ConfigError(f"{title}: grad_names has {name!r}, which is not an input "
+                              f"(inputs: {', '.join(inputs)})")
+    return dict(zip(names, grads))
 
 
 def check_layer(forward, backward, inputs, config=None, grad_names=None, max_elements=None,
@@ -267,26 +285,17 @@ def check_layer(forward, backward, inputs, config=None, grad_names=None, max_ele
     Returns a GradcheckReport.
     """
     title = title or getattr(forward, "__name__", "layer")
-    xp = xp_of(*inputs.values())
+    inputs, config = _float64_arguments(inputs, config)
     rng = np.random.default_rng(seed)
-    inputs = {k: _as_float64(xp, v) for k, v in inputs.items()}
-    config = {k: _as_float64(xp, v) for k, v in (config or {}).items()}
-    grad_names = list(inputs) if grad_names is None else list(grad_names)
 
     def output():
-        return _as_tuple(forward(**inputs, **config))[0]
+        return forward(**inputs, **config)[0]
 
-    out, cache = _as_tuple(forward(**inputs, **config))[:2]
-    dout = xp.asarray(rng.standard_normal(tuple(out.shape)))
-    grads = _as_tuple(backward(dout, cache))
-    if len(grads) != len(grad_names):
-        raise ConfigError(f"{title}: backward returned {len(grads)} gradients but grad_names "
-                          f"lists {len(grad_names)} ({', '.join(grad_names)})")
+    out, cache = forward(**inputs, **config)[:2]
+    dout = xp_of(out).asarray(rng.standard_normal(tuple(out.shape)))
+    grads = _name_gradients(title, "backward", backward(dout, cache), grad_names, inputs)
     report = GradcheckReport(title, tol)
-    for name, analytic in zip(grad_names, grads):
-        if name not in inputs:
-            raise ConfigError(f"{title}: grad_names has {name!r}, which is not an input "
-                              f"(inputs: {', '.join(inputs)})")
+    for name, analytic in grads.items():
         indices = _pick_indices(inputs[name].size, max_elements, rng)
         report.rows.append(_compare(name, inputs[name], analytic, output, dout, h, tol, tiny, indices))
     return report
@@ -302,15 +311,9 @@ def check_loss(loss, inputs, config=None, grad_names=None, max_elements=None, se
     Floating arrays are copied to float64 first. Returns a GradcheckReport.
     """
     title = title or getattr(loss, "__name__", "loss")
-    xp = xp_of(*inputs.values())
-    inputs = {k: _as_float64(xp, v) for k, v in inputs.items()}
-    config = {k: _as_float64(xp, v) for k, v in (config or {}).items()}
-    grad_names = list(inputs) if grad_names is None else list(grad_names)
-    grads = _as_tuple(loss(**inputs, **config)[1])
-    if len(grads) != len(grad_names):
-        raise ConfigError(f"{title}: the loss returned {len(grads)} gradients but grad_names "
-                          f"lists {len(grad_names)} ({', '.join(grad_names)})")
-    return check_function(lambda: loss(**inputs, **config)[0], inputs, dict(zip(grad_names, grads)),
+    inputs, config = _float64_arguments(inputs, config)
+    grads = _name_gradients(title, "the loss", loss(**inputs, **config)[1], grad_names, inputs)
+    return check_function(lambda: loss(**inputs, **config)[0], inputs, grads,
                           max_elements=max_elements, seed=seed, tol=tol, h=h, tiny=tiny, title=title)
 
 
