@@ -76,3 +76,15 @@ def test_maxpool_backward_rejects_a_dout_of_the_wrong_shape():
     _, cache = maxpool_forward(np.zeros((1, 2, 4, 4)))
     with pytest.raises(ShapeError, match="maxpool_backward: dout has shape"):
         maxpool_backward(np.zeros((1, 2, 3, 3)), cache)
+
+
+def test_overlapping_maxpool_agrees_with_pytorch(rng):
+    torch = pytest.importorskip("torch")
+    x = rng.standard_normal((2, 3, 9, 7))
+    out, cache = maxpool_forward(x, size=3, stride=2)
+    dout = rng.standard_normal(out.shape)
+    xt = torch.tensor(x, requires_grad=True)
+    ref = torch.nn.functional.max_pool2d(xt, kernel_size=3, stride=2)
+    ref.backward(torch.from_numpy(dout))
+    np.testing.assert_array_equal(out, ref.detach().numpy())
+    np.testing.assert_allclose(maxpool_backward(dout, cache), xt.grad.numpy(), rtol=1e-12)
