@@ -15,6 +15,7 @@ from .errors import MiniCNNError
 COMMAND_MODULES = [
     "minicnn.gradcheck_cli",
     "minicnn.data.cli",
+    "minicnn.train_cli",
 ]
 
 
