@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from minicnn.metrics import normalize_confusion, per_class_accuracy
+from minicnn.metrics import per_class_accuracy
 
 from . import paper
 
@@ -122,8 +122,3 @@ def write_per_class(path, metrics):
                     f"the reference columns are those of the {paper.base_model(model)} CNN.\n")
     Path(path).write_text("\n".join(text), encoding="utf-8")
     return path
-
-
-def normalized_confusion(metrics, split="test"):
-    """Row-normalized confusion matrix (C, C) of ``split`` as a float array."""
-    return normalize_confusion(np.asarray(metrics[split]["confusion_matrix"]))
