@@ -4,6 +4,7 @@
 iterations, like the paper's figures 2, 5 and 6, with the paper's validation
 accuracy as a dashed line. ``confusion``: the row-normalized test confusion
 matrix with class names and the fraction in each cell, like its figures 3 and 4.
+Reference lines are drawn only for runs on FER-2013.
 Both read only the metrics dict (see ``outputs``), so they can be redrawn later.
 """
 import numpy as np
@@ -31,12 +32,14 @@ def curves(path, metrics):
     h = metrics["history"]
     its = np.asarray(h["iterations"], dtype=float)
     fig, (acc_ax, loss_ax) = plt.subplots(1, 2, figsize=(11, 4))
-    acc_ax.plot(its, h["train_acc"], "o-", ms=3, label="training (2,000-image subset)")
-    acc_ax.plot(its, h["val_acc"], "o-", ms=3, label="validation")
+    train_label = "training (fixed subset, at most 2,000 images)"
+    acc_ax.plot(its, h["train_acc"], "o-", ms=3, color="C0", label=train_label)
+    acc_ax.plot(its, h["val_acc"], "o-", ms=3, color="C1", label="validation")
     best = metrics.get("best_epoch")
     if best:
         acc_ax.axvline(its[best - 1], color="grey", lw=0.8, ls=":", label=f"best epoch {best}")
-    for source, style in (("paper", "--"), ("tf", "-.")):
+    references = (("paper", "--"), ("tf", "-.")) if metrics["data"]["kind"] == "fer2013" else ()
+    for source, style in references:
         ref = paper.reference(metrics["model"], source)
         value = ref.get("val", ref.get("val_curve_best"))
         if value is not None:
@@ -46,9 +49,10 @@ def curves(path, metrics):
     acc_ax.legend(fontsize=8, loc="lower right")
     iter_loss = np.asarray(h["iter_loss"], dtype=float)
     if iter_loss.size:
-        loss_ax.plot(np.arange(1, iter_loss.size + 1), iter_loss, lw=0.5, alpha=0.35, label="minibatch (training mode)")
-    loss_ax.plot(its, h["train_loss"], "o-", ms=3, label="training (2,000-image subset)")
-    loss_ax.plot(its, h["val_loss"], "o-", ms=3, label="validation")
+        loss_ax.plot(np.arange(1, iter_loss.size + 1), iter_loss, lw=0.5, alpha=0.35, color="C2",
+                     label="minibatch (training mode, with L2)")
+    loss_ax.plot(its, h["train_loss"], "o-", ms=3, color="C0", label=train_label)
+    loss_ax.plot(its, h["val_loss"], "o-", ms=3, color="C1", label="validation")
     loss_ax.set(xlabel="iteration", ylabel="softmax loss", title="loss")
     loss_ax.legend(fontsize=8, loc="upper right")
     for ax in (acc_ax, loss_ax):

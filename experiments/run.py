@@ -141,22 +141,28 @@ def build_model(run, hog_dim, xp):
     return Model(config, xp=xp)
 
 
+def last_checkpoint(checkpoint_dir, resume):
+    """``checkpoint_dir/last.npz``, checked: it must exist to resume and must not to start afresh."""
+    last = Path(checkpoint_dir) / "last.npz"
+    if resume and not last.exists():
+        raise ConfigError(f"--resume: no checkpoint {last}; run without --resume to start this run "
+                          "(or give the --run-id and --checkpoints of the run to continue)")
+    if not resume and last.exists():
+        raise ConfigError(f"{last} exists: pass --resume to continue that run, or a new --run-id to start another")
+    return last
+
+
 def make_trainer(run, inputs, xp, checkpoint_dir, resume, quiet):
     """A new Trainer for ``run``, or one resumed from ``checkpoint_dir/last.npz`` when ``resume``."""
     train = run["train"]
     online_flip = train["flips"] == "random" and inputs.hog_dim is None
     train_data = (inputs.X("train"), inputs.labels["train"])
     val_data = (inputs.X("val"), inputs.labels["val"])
-    last = Path(checkpoint_dir) / "last.npz"
     common = {"quiet": quiet, "preprocess": inputs.mean.to_dict(),
               "preprocess_info": {"mean_image": "x = images / 255 - mean", "hog": inputs.hog_params}}
     if resume:
-        if not last.exists():
-            raise ConfigError(f"--resume: no checkpoint {last}; run without --resume to start this run "
-                              "(or give the --run-id and --checkpoints of the run to continue)")
-        return Trainer.resume(str(last), train_data, val_data, xp=xp, epochs=train["epochs"], **common)
-    if last.exists():
-        raise ConfigError(f"{last} exists: pass --resume to continue that run, or a new --run-id to start another")
+        return Trainer.resume(str(last_checkpoint(checkpoint_dir, resume)), train_data, val_data, xp=xp,
+                              epochs=train["epochs"], **common)
     optimizer = dict(train["optimizer"])
     return Trainer(build_model(run, inputs.hog_dim, xp), train_data, val_data,
                    optimizer=optimizer.pop("name"), lr=train["lr"], optimizer_kw=optimizer,
@@ -192,6 +198,7 @@ def run_experiment(model_name, data=None, epochs=None, subset=None, flips=None, 
     name = f"{run['name']}-{run_id}"
     checkpoint_dir = Path(checkpoints) / name
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
+    last_checkpoint(checkpoint_dir, resume)
     say(f"[{name}] " + ("REDUCED: " + "; ".join(run["reductions"]) if run["reduced"] else "the paper's protocol"))
 
     dataset, kind = load_data(data, run["data_limits"], run["seed"])
