@@ -82,8 +82,8 @@ def plan_run(config, epochs=None, subset=None, flips=None, quick=False):
     stratified subset of this many training images; flips: override
     train.flips; quick: QUICK's epochs and split sizes (options given
     explicitly win). Returns a new dict with ``"data_limits"`` ({"train",
-    "val", "test"}: image counts or None for all), ``"reduced"`` and
-    ``"reductions"`` added.
+    "val", "test"}: image counts or None for all), ``"quick"``, ``"reduced"``
+    and ``"reductions"`` added.
     """
     run = copy.deepcopy(config)
     train = run["train"]
@@ -116,6 +116,7 @@ def plan_run(config, epochs=None, subset=None, flips=None, quick=False):
     if limits["train"] is not None and not quick:
         reductions.append(f"training subset of {limits['train']} images (stratified)")
     run["data_limits"] = limits
+    run["quick"] = bool(quick)
     run["reduced"] = bool(reductions)
     run["reductions"] = reductions
     return run
@@ -132,7 +133,7 @@ def default_run_id(run):
     "full" for the paper's protocol, "quick" for a smoke run, otherwise e.g.
     "reduced-e5-random-n10000" (epochs, flips, training subset).
     """
-    if any(r.startswith("quick") for r in run["reductions"]):
+    if run["quick"]:
         return "quick"
     if not run["reduced"]:
         return "full"

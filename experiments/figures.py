@@ -40,8 +40,8 @@ def curves(path, metrics):
         acc_ax.axvline(its[best - 1], color="grey", lw=0.8, ls=":", label=f"best epoch {best}")
     references = (("paper", "--"), ("tf", "-.")) if metrics["data"]["kind"] == "fer2013" else ()
     for source, style in references:
-        ref = paper.reference(metrics["model"], source)
-        value = ref.get("val", ref.get("val_curve_best"))
+        value = (paper.validation_target(metrics["model"]) if source == "paper"
+                 else paper.reference(metrics["model"], "tf").get("val"))
         if value is not None:
             acc_ax.axhline(value, color="black" if source == "paper" else "purple", lw=0.8, ls=style,
                            label=f"{'paper' if source == 'paper' else 'TF re-impl.'} validation {100 * value:.1f}%")

@@ -84,3 +84,9 @@ def reference(model, source="paper"):
 def base_model(model):
     """The CNN under a model: "shallow_hog" -> "shallow"."""
     return model.replace("_hog", "")
+
+
+def validation_target(model):
+    """The paper's validation accuracy of ``model``: its text's number, else the best of its plot; None if neither."""
+    ref = PAPER.get(model, {})
+    return ref["val"] if ref.get("val") is not None else ref.get("val_curve_best")
