@@ -122,8 +122,8 @@ def plan_run(config, epochs=None, subset=None, flips=None, quick=False):
     return run
 
 
-_FLIP_WORDS = {"double": "each epoch over the training set plus its mirror images",
-               "random": "each image mirrored with probability 1/2 per batch",
+_FLIP_WORDS = {"double": "every epoch over the images plus all their mirror images",
+               "random": "each image mirrored with probability 1/2, drawn per epoch",
                "none": "no mirror images"}
 
 

@@ -10,7 +10,8 @@ comes from those files, the paper's from ``experiments.paper``) and writes
 2. the paper's questions — does depth help? does HOG help? — answered from our
    runs, or "not yet measured" when a needed run is missing;
 3. how far we fall short of the paper, per model, with the likely reason;
-4. per run: the per-class table, the training curves and the confusion matrix.
+4. the per-class test accuracy of our shallow and deep CNNs beside the paper's;
+5. per run: the per-class table, the training curves and the confusion matrix.
 
 Runs on data other than FER-2013 (the synthetic faces) and ``--quick`` smoke
 runs are listed apart and never used for the comparisons or the answers.
@@ -166,8 +167,8 @@ def results_table(runs, references=True):
     """Markdown table: one row per run, ours beside the paper's and the TF re-implementation's (``references``)."""
     ref_head = "paper val | paper test | TF re-impl. val | TF re-impl. test | " if references else ""
     lines = ["| model | run | data | protocol | epochs (best / run) | ours val | ours test | " + ref_head +
-             "hardware | backend | wall time | train img/s | commit |",
-             "|---|---|---|---|---|---:|---:|" + ("---:|" * 4 if references else "") + "---|---|---:|---:|---|"]
+             "hardware | backend | training time | wall time | train img/s | commit |",
+             "|---|---|---|---|---|---:|---:|" + ("---:|" * 4 if references else "") + "---|---|---:|---:|---:|---|"]
     for run in sorted(runs, key=lambda r: (paper.MODELS.index(r["model"]) if r["model"] in paper.MODELS else 99,
                                            r["folder"])):
         ref, tf = paper.reference(run["model"], "paper"), paper.reference(run["model"], "tf")
@@ -181,7 +182,28 @@ def results_table(runs, references=True):
             f"| {paper.MODEL_TITLES.get(run['model'], run['model'])} | `{run['folder']}` | {run['data']['kind']} | "
             f"{protocol} | {run['best_epoch']} / {run['epochs_run']} | {pct(run['val']['accuracy'])} | "
             f"{pct(run['test']['accuracy'])} | {ref_cells}{describe_hardware(run['hardware'])} | {run['backend']} | "
-            f"{_minutes(run['timing']['wall_time_s'])} | {run['timing']['images_per_s']:.0f} | `{commit}` |")
+            f"{_minutes(run['timing']['train_time_s'])} | {_minutes(run['timing']['wall_time_s'])}"
+            f"{' (last session; resumed)' if run['timing'].get('resumed') else ''} | "
+            f"{run['timing']['images_per_s']:.0f} | `{commit}` |")
+    return "\n".join(lines)
+
+
+def per_class_overview(runs):
+    """Markdown table: per-class test accuracy of our main shallow and deep runs beside the paper's and TF's."""
+    mains = {m: main_run(runs, m) for m in ("shallow", "deep")}
+    head, rule = ["class"], ["---"]
+    for m, run in mains.items():
+        head += [f"{m} ours" + (" (REDUCED)" if run and run["reduced"] else ""), f"{m} paper", f"{m} TF re-impl."]
+        rule += ["---:"] * 3
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(rule) + "|"]
+    for name in paper.CLASS_NAMES:
+        cells = [name]
+        for m, run in mains.items():
+            ours = run["test"]["per_class_accuracy"].get(name) if run else None
+            cells += [pct(ours) if run else "not yet measured",
+                      pct(paper.reference(m, "paper")["per_class_test"][name]),
+                      pct(paper.reference(m, "tf")["per_class_test"][name])]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -223,7 +245,8 @@ def build_report(runs):
               "**Does depth help?**", "", answer(fer, "depth"), "",
               "**Does HOG help?**", "", answer(fer, "hog"), "",
               "## Where we fall short of the paper", "", shortfall(fer), "",
-              "## Per-class accuracy and figures", ""]
+              "## Per-class test accuracy", "", per_class_overview(fer), "",
+              "## Each run: per-class accuracy and figures", ""]
     parts += [run_section(r) for r in sorted(fer, key=lambda r: r["folder"])] or ["No FER-2013 run yet.", ""]
     if other:
         parts += ["## Other runs (synthetic data or --quick smoke runs: not comparable to the paper)", "",

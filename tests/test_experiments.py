@@ -229,6 +229,10 @@ def test_report_sets_our_numbers_beside_the_papers(tmp_path):
     gap = 100 * (0.55 - run["val"]["accuracy"])
     assert f"falls short of the paper's validation 55.0% by **{gap:.1f} points**" in report
     assert "| Angry |" in report and "shallow-fixture0/curves.png" in report
+    overview = report.split("## Per-class test accuracy")[1].split("##")[0]
+    angry = next(line for line in overview.splitlines() if line.startswith("| Angry |"))
+    assert f"{100 * run['test']['per_class_accuracy']['Angry']:.1f}%" in angry and "41.0%" in angry
+    assert "not yet measured" in angry                                   # no deep run
 
 
 def test_report_says_not_yet_measured_without_the_needed_runs(tmp_path):
