@@ -22,7 +22,7 @@ picked per example). "none": no mirror images.
 """
 import argparse
 import datetime
-import os
+import json
 import sys
 import time
 from pathlib import Path
@@ -152,22 +152,41 @@ def last_checkpoint(checkpoint_dir, resume):
     return last
 
 
+def protocol(run):
+    """What a resumed run must share with the run it continues (everything but the number of epochs)."""
+    train = {k: v for k, v in run["train"].items() if k != "epochs"}
+    keys = {"name": run["name"], "model": run["model"], "hog": run["hog"], "train": train, "seed": run["seed"],
+            "data_limits": run["data_limits"]}
+    return json.loads(json.dumps(keys))
+
+
 def make_trainer(run, inputs, xp, checkpoint_dir, resume, quiet):
-    """A new Trainer for ``run``, or one resumed from ``checkpoint_dir/last.npz`` when ``resume``."""
+    """A new Trainer for ``run``, or one resumed from ``checkpoint_dir/last.npz`` when ``resume``.
+
+    The run's protocol is stored in every checkpoint; resuming with other
+    options than the run was started with (except a larger --epochs) is refused.
+    """
     train = run["train"]
     online_flip = train["flips"] == "random" and inputs.hog_dim is None
     train_data = (inputs.X("train"), inputs.labels["train"])
     val_data = (inputs.X("val"), inputs.labels["val"])
-    common = {"quiet": quiet, "preprocess": inputs.mean.to_dict(),
-              "preprocess_info": {"mean_image": "x = images / 255 - mean", "hog": inputs.hog_params}}
     if resume:
-        return Trainer.resume(str(last_checkpoint(checkpoint_dir, resume)), train_data, val_data, xp=xp,
-                              epochs=train["epochs"], **common)
+        last = last_checkpoint(checkpoint_dir, resume)
+        trainer = Trainer.resume(str(last), train_data, val_data, xp=xp, epochs=train["epochs"], quiet=quiet)
+        stored = (trainer.preprocess_info or {}).get("protocol")
+        if stored != protocol(run):
+            differ = sorted(k for k in protocol(run) if (stored or {}).get(k) != protocol(run)[k])
+            raise ConfigError(f"{last} was made with other options ({', '.join(differ) or 'no protocol stored'} "
+                              "differ): resume with the options the run was started with, or start a new --run-id")
+        return trainer
     optimizer = dict(train["optimizer"])
     return Trainer(build_model(run, inputs.hog_dim, xp), train_data, val_data,
                    optimizer=optimizer.pop("name"), lr=train["lr"], optimizer_kw=optimizer,
                    schedule=train["schedule"], epochs=train["epochs"], batch_size=train["batch_size"],
-                   seed=run["seed"], flip=online_flip, out_dir=str(checkpoint_dir), **common)
+                   seed=run["seed"], flip=online_flip, out_dir=str(checkpoint_dir), quiet=quiet,
+                   preprocess=inputs.mean.to_dict(),
+                   preprocess_info={"mean_image": "x = images / 255 - mean", "hog": inputs.hog_params,
+                                    "protocol": protocol(run)})
 
 
 def evaluate_split(model, X, y, batch_size=256):

@@ -125,6 +125,9 @@ def test_quick_shallow_run_writes_every_output_and_resumes(tmp_path):
                        out=out, checkpoints=ckpt, quiet=True)
     run_experiment("shallow", data="synthetic", quick=True, subset=24, epochs=2, run_id="t", resume=True,
                    out=out, checkpoints=ckpt, quiet=True)
+    with pytest.raises(ConfigError, match="other options"):
+        run_experiment("shallow", data="synthetic", quick=True, subset=24, epochs=2, flips="random", run_id="t",
+                       resume=True, out=out, checkpoints=ckpt, quiet=True)
     resumed = assert_run_outputs(folder, "shallow")
     assert resumed["epochs_run"] == 2 and resumed["history"]["epoch"] == [1, 2]
     assert resumed["timing"]["resumed"]
