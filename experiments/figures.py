@@ -43,8 +43,10 @@ def curves(path, metrics):
         value = (paper.validation_target(metrics["model"]) if source == "paper"
                  else paper.reference(metrics["model"], "tf").get("val"))
         if value is not None:
+            from_plot = source == "paper" and paper.PAPER[metrics["model"]].get("val") is None
             acc_ax.axhline(value, color="black" if source == "paper" else "purple", lw=0.8, ls=style,
-                           label=f"{'paper' if source == 'paper' else 'TF re-impl.'} validation {100 * value:.1f}%")
+                           label=f"{'paper' if source == 'paper' else 'TF re-impl.'} validation {100 * value:.1f}%"
+                           + (" (best on its plot)" if from_plot else ""))
     acc_ax.set(xlabel="iteration", ylabel="accuracy", ylim=(0, 1), title="accuracy")
     acc_ax.legend(fontsize=8, loc="lower right")
     iter_loss = np.asarray(h["iter_loss"], dtype=float)
