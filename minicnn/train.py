@@ -329,10 +329,7 @@ class Trainer:
                 "stopped_early": self.stopped_early}
 
     def _save(self, name):
-        path = os.path.join(self.out_dir or ".", name)
-        return save_checkpoint(path, self.model, optimizer=self.optimizer, schedule=self.schedule,
-                               trainer=self.state(), history=self.history, preprocess=self.preprocess,
-                               preprocess_info=self.preprocess_info)
+        return self.save(os.path.join(self.out_dir or ".", name))
 
     def save(self, path):
         """Write a checkpoint of the current state to ``path``."""

@@ -249,3 +249,32 @@ def test_model_moves_between_backends(xp):
     np.testing.assert_allclose(backend.to_numpy(m.scores(X)), host, rtol=1e-4, atol=1e-5)
     m.to("numpy")
     assert isinstance(m.params["conv1.W"], np.ndarray)
+
+
+def test_cache_bytes_by_layer_reports_the_training_forward_memory_and_frees_it():
+    m = models.shallow(**SMALL)
+    sizes = m.cache_bytes_by_layer(_images(4))
+    assert sizes["conv2"] >= 4 * 9 * 4 * 8 * 8 * 4            # im2col columns (C*KH*KW, N*H*W) float32
+    assert sizes["flatten"] == 0 and m.cache_nbytes() == 0
+
+
+def test_the_svm_loss_variant_trains_and_refuses_class_weights():
+    m = models.shallow(**SMALL, loss="svm")
+    loss, grads = m.loss(_images(5), _labels(5))
+    assert float(loss) > 0 and set(grads) == set(m.params)
+    with pytest.raises(ConfigError, match="softmax"):
+        m.loss(_images(5), _labels(5), class_weights=np.ones(7, np.float32))
+
+
+def test_backprop_checks_the_shape_of_dout():
+    m = models.shallow(**SMALL)
+    with pytest.raises(ShapeError, match="relu1"):
+        m.backprop(_images(2), np.zeros((2, 3)), at="relu1")
+    assert m.cache_nbytes() == 0
+
+
+def test_bad_labels_raise_and_leave_no_cache_behind():
+    m = models.shallow(**SMALL)
+    with pytest.raises(ShapeError):
+        m.loss(_images(3), np.array([0, 1, 9]))
+    assert m.cache_nbytes() == 0
