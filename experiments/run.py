@@ -39,7 +39,7 @@ from minicnn.metrics import confusion_matrix
 from minicnn.models import Model
 from minicnn.train import Trainer
 
-from . import figures, outputs, provenance
+from . import outputs, provenance
 from .config import MODEL_NAMES, default_run_id, load_config, plan_run
 
 SYNTHETIC = "synthetic"
@@ -257,8 +257,7 @@ def run_experiment(model_name, data=None, epochs=None, subset=None, flips=None, 
     folder.mkdir(parents=True, exist_ok=True)
     outputs.write_metrics(folder / "metrics.json", metrics)
     outputs.write_per_class(folder / "per_class.md", metrics)
-    figures.curves(folder / "curves.png", metrics)
-    figures.confusion(folder / "confusion.png", metrics)
+    outputs.write_figures(folder, metrics)
     say(f"[{name}] best epoch {metrics['best_epoch']}: val {outputs.pct(results['val']['accuracy'])}, "
         f"test {outputs.pct(results['test']['accuracy'])}; wrote {folder}")
     return folder
