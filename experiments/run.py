@@ -208,6 +208,7 @@ def run_experiment(model_name, data=None, epochs=None, subset=None, flips=None, 
     """
     started = datetime.datetime.now(datetime.timezone.utc)
     t0 = time.perf_counter()
+    git = provenance.git_info()   # the code as it was when the run started (a merge during a long run must not count)
     config = load_config(model_name)
     if seed is not None:
         config["seed"] = int(seed)
@@ -249,7 +250,7 @@ def run_experiment(model_name, data=None, epochs=None, subset=None, flips=None, 
                    "train_images": train_images, "images_per_s": train_images / max(train_time, 1e-9),
                    "resumed": bool(resume)},
         "hardware": provenance.hardware(backend_name), "backend": backend_name, "seed": run["seed"],
-        "git": provenance.git_info(), "config": run,
+        "git": git, "config": run,
         "started_at": started.isoformat(timespec="seconds"),
         "finished_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
