@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "minicnn.gradcheck_cli",
     "minicnn.data.cli",
     "minicnn.train_cli",
+    "minicnn.gradcheck_cli",
     "minicnn.experiment_cli",
 ]
 
