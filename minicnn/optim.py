@@ -25,7 +25,7 @@ import math
 
 from .backend import to_device, to_numpy, xp_of
 from .errors import ConfigError, ShapeError
-from .validate import check_number
+from .validate import check_number, scalar
 
 
 class Optimizer:
@@ -47,17 +47,22 @@ class Optimizer:
         self._state = {slot: {} for slot in self.slots}
 
     def step(self, params, grads):
-        """Update each ``params[k]`` in place from ``grads[k]`` for every k in ``grads``."""
-        self.t += 1
+        """Update each ``params[k]`` in place from ``grads[k]`` for every k in ``grads``.
+
+        Names and shapes are checked before anything changes, so a bad call
+        leaves parameters and state untouched.
+        """
         for key, g in grads.items():
             if key not in params:
                 raise ConfigError(f"{type(self).__name__}.step: gradient {key!r} has no parameter "
                                   f"of that name (parameters: {', '.join(sorted(params))})")
-            w = params[key]
-            if g.shape != w.shape:
+            if g.shape != params[key].shape:
                 raise ShapeError(f"{type(self).__name__}.step: gradient {key!r} has shape "
-                                 f"{tuple(g.shape)} but the parameter has {tuple(w.shape)}")
-            self._update(w, g, {slot: self._slot(slot, key, w) for slot in self.slots})
+                                 f"{tuple(g.shape)} but the parameter has {tuple(params[key].shape)}")
+        state = {key: {slot: self._slot(slot, key, params[key]) for slot in self.slots} for key in grads}
+        self.t += 1
+        for key, g in grads.items():
+            self._update(params[key], g, state[key])
 
     def _update(self, w, g, state):
         raise NotImplementedError
@@ -100,15 +105,20 @@ class Optimizer:
         Accepts the dict itself or one read back from a ``.npz`` (0-d arrays as
         scalars, NumPy arrays for CuPy state); arrays move to their parameter's
         device at the next ``step``. Hyper-parameters (momentum, betas, ...)
-        are the ones this optimizer was built with; use
-        ``optimizer_from_state`` to rebuild one from a checkpoint.
+        stored in the state must equal this optimizer's; ``optimizer_from_state``
+        rebuilds the right optimizer from a checkpoint.
         """
-        name = _scalar(state.get("name"))
+        name = scalar(state.get("name"))
         if name != self.name:
             raise ConfigError(f"{type(self).__name__}.load_state_dict: the state is for optimizer "
                               f"{name!r}, not {self.name!r}; rebuild it with optimizer_from_state")
-        self.lr = float(_scalar(state["lr"]))
-        self.t = int(_scalar(state["t"]))
+        differing = [h for h in self.hyper if h in state and scalar(state[h]) != getattr(self, h)]
+        if differing:
+            raise ConfigError(f"{type(self).__name__}.load_state_dict: the checkpoint was made with "
+                              + ", ".join(f"{h}={scalar(state[h])!r}" for h in differing)
+                              + "; build the optimizer with the same arguments or use optimizer_from_state")
+        self.lr = float(scalar(state["lr"]))
+        self.t = int(scalar(state["t"]))
         self._state = {slot: {} for slot in self.slots}
         for full_key, value in state.items():
             slot, sep, key = full_key.partition("/")
@@ -254,22 +264,15 @@ def make_optimizer(name, **kwargs):
 
 def optimizer_from_state(state):
     """Rebuild the optimizer that produced ``state`` (from ``state_dict()`` or a .npz)."""
-    name = _scalar(state.get("name")) if hasattr(state, "get") else None
+    name = scalar(state.get("name")) if hasattr(state, "get") else None
     if name not in ("sgd", "rmsprop", "adam"):
         raise ConfigError(f"optimizer state names optimizer {name!r}: expected a state_dict() "
                           "of sgd, rmsprop or adam")
     cls = OPTIMIZERS[name][0]
-    opt = cls(lr=float(_scalar(state["lr"])),
-              **{h: _scalar(state[h]) for h in cls.hyper if h in state})
+    opt = cls(lr=float(scalar(state["lr"])),
+              **{h: scalar(state[h]) for h in cls.hyper if h in state})
     opt.load_state_dict(state)
     return opt
-
-
-def _scalar(value):
-    """A Python scalar from a scalar or a 0-d array (as read back from a .npz)."""
-    if getattr(value, "ndim", None) == 0:
-        return value.item()
-    return value
 
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "OPTIMIZERS",

@@ -25,18 +25,20 @@ plateau         ``lr * factor`` once the monitored metric has not improved for
 import math
 
 from .errors import ConfigError
-from .validate import check_number
+from .validate import check_number, scalar
 
 
 class Schedule:
     """Base class: captures ``lr0``, validates arguments, stores its state.
 
-    Subclasses set ``name`` and ``args`` (their constructor arguments, stored
-    in the state for checking) and implement ``_rate(epoch, val_loss, val_acc)``.
+    Subclasses set ``name``, ``args`` (their constructor arguments, stored
+    in the state for checking), ``variables`` (attributes besides ``base_lr``
+    that change while training) and implement ``_rate(epoch, val_loss, val_acc)``.
     """
 
     name = None
     args = ()
+    variables = ()
 
     def __init__(self):
         self.base_lr = None
@@ -51,21 +53,17 @@ class Schedule:
     def _rate(self, epoch, val_loss, val_acc):
         raise NotImplementedError
 
-    def _variables(self):
-        """Names of the attributes (besides base_lr) that change while training."""
-        return ()
-
     def state_dict(self):
         """Plain dict of scalars: name, constructor arguments, base_lr once captured, counters."""
         state = {"name": self.name, **{a: getattr(self, a) for a in self.args}}
         if self.base_lr is not None:
             state["base_lr"] = self.base_lr
-        state.update({v: getattr(self, v) for v in self._variables()})
+        state.update({v: getattr(self, v) for v in self.variables})
         return state
 
     def load_state_dict(self, state):
         """Restore from ``state_dict()`` output (values may be 0-d arrays read from a .npz)."""
-        state = {k: v.item() if getattr(v, "ndim", None) == 0 else v for k, v in state.items()}
+        state = {k: scalar(v) for k, v in state.items()}
         if state.get("name") != self.name:
             raise ConfigError(f"{type(self).__name__}.load_state_dict: the state is for schedule "
                               f"{state.get('name')!r}, not {self.name!r}")
@@ -75,7 +73,7 @@ class Schedule:
                               + ", ".join(f"{a}={state[a]!r}" for a in differing)
                               + "; build the schedule with the same arguments to resume")
         self.base_lr = float(state["base_lr"]) if "base_lr" in state else None
-        for v in self._variables():
+        for v in self.variables:
             setattr(self, v, type(getattr(self, v))(state[v]))
 
     def __repr__(self):
@@ -159,6 +157,7 @@ class ReduceLROnPlateau(Schedule):
 
     name = "plateau"
     args = ("factor", "patience", "min_lr", "mode", "threshold")
+    variables = ("best", "bad_epochs", "lr")
 
     def __init__(self, factor=0.5, patience=3, min_lr=1e-6, mode="min", threshold=1e-4):
         super().__init__()
@@ -173,9 +172,6 @@ class ReduceLROnPlateau(Schedule):
         self.best = math.inf if mode == "min" else -math.inf
         self.bad_epochs = 0
         self.lr = math.nan
-
-    def _variables(self):
-        return ("best", "bad_epochs", "lr")
 
     def _rate(self, epoch, val_loss, val_acc):
         metric, metric_name = (val_loss, "val_loss") if self.mode == "min" else (val_acc, "val_acc")

@@ -1,6 +1,6 @@
-"""Checks for numeric hyper-parameters, shared by every module that takes a config.
+"""Checks and conversions for config values, shared by every module that takes one.
 
-Each check returns the value converted (float or int) or raises a
+``check_number`` returns the value converted (float or int) or raises a
 ``ConfigError`` whose one line names the owner, the argument, the allowed
 range and the value given, e.g. ``Adam: beta1 must be in [0, 1), got 1.5``.
 """
@@ -37,3 +37,8 @@ def _show(bound):
     if math.isinf(bound):
         return "inf" if bound > 0 else "-inf"
     return f"{bound:g}"
+
+
+def scalar(value):
+    """A Python scalar from a scalar or a 0-d array (how ``numpy.load`` returns a stored scalar)."""
+    return value.item() if getattr(value, "ndim", None) == 0 else value

@@ -202,3 +202,17 @@ def test_loaded_state_of_another_shape_is_a_shape_error(xp):
     other = optimizer_from_state(opt.state_dict())
     with pytest.raises(ShapeError, match="m/W has shape"):
         other.step({"W": xp.zeros(4)}, {"W": xp.ones(4)})
+
+
+def test_a_rejected_step_changes_nothing(xp):
+    opt = make_optimizer("adam", lr=0.1)
+    params = {"a": xp.ones(2), "b": xp.ones(3)}
+    with pytest.raises(ShapeError):
+        opt.step(params, {"a": xp.ones(2), "b": xp.ones(4)})
+    assert opt.t == 0 and backend.to_numpy(params["a"]).tolist() == [1.0, 1.0]
+
+
+def test_loading_state_made_with_other_hyper_parameters_is_a_config_error():
+    state = make_optimizer("momentum", lr=0.1, momentum=0.8).state_dict()
+    with pytest.raises(ConfigError, match="momentum=0.8"):
+        make_optimizer("momentum", lr=0.1).load_state_dict(state)

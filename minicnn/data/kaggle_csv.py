@@ -10,7 +10,9 @@ use C-level string methods and one vectorized byte scan, and only rows that
 look wrong are examined one by one. Bad rows are reported by their 1-based line
 in the file (line 1 is the header).
 """
+import lzma
 import warnings
+import zlib
 
 import numpy as np
 
@@ -69,7 +71,8 @@ def _read_frame(path):
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty; expected a CSV with columns {', '.join(COLUMNS)}") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, EOFError, OSError, ValueError) as exc:
+    except (pd.errors.ParserError, UnicodeDecodeError, EOFError, OSError, ValueError, lzma.LZMAError,
+            zlib.error) as exc:
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"{path}: not a readable CSV ({detail})") from None
     frame.columns = [str(c).strip() for c in frame.columns]
