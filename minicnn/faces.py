@@ -147,6 +147,8 @@ def whole_image_box(gray):
 def crop_face(gray, box, margin=0.15, size=FACE_SIZE):
     """``(size, size)`` float32 face in 0..255 from a grayscale photo in [0, 1].
 
+    size: an int or an (H, W) pair (a model's input size).
+
     The box grows by ``margin`` times its size on every side (cascade boxes are
     tighter than FER-2013's crops, which include forehead and chin); where it
     leaves the photo the edge pixels repeat. The crop is then resized to
@@ -164,15 +166,16 @@ def crop_face(gray, box, margin=0.15, size=FACE_SIZE):
         pad = max(0, -top, -left, bottom - gray.shape[0], right - gray.shape[1])
         padded = np.pad(gray, pad, mode="edge") if pad else gray
         patch = padded[top + pad:bottom + pad, left + pad:right + pad]
-    face = resize(patch, (size, size), anti_aliasing=True, preserve_range=True)
+    shape = (int(size), int(size)) if np.isscalar(size) else tuple(int(s) for s in size)
+    face = resize(patch, shape, anti_aliasing=True, preserve_range=True)
     return (np.clip(face, 0, 1) * 255).astype(np.float32)
 
 
-def faces_in_photo(path, detect=True, margin=0.15, **detect_kw):
+def faces_in_photo(path, detect=True, margin=0.15, size=FACE_SIZE, **detect_kw):
     """Read a photo and return ``(rgb, boxes, faces)``.
 
-    faces: ``(F, 48, 48)`` float32 in 0..255, one per box. With ``detect`` false
-    the whole photo is one face. Raises DataError when no face is found.
+    faces: ``(F, H, W)`` float32 in 0..255, one per box (``size`` as in ``crop_face``). With ``detect``
+    false the whole photo is one face. Raises DataError when no face is found.
     """
     rgb = read_image(path)
     gray = to_gray(rgb)
@@ -180,5 +183,5 @@ def faces_in_photo(path, detect=True, margin=0.15, **detect_kw):
     if not boxes:
         raise DataError(f"no face found in {path}: use a photo with a frontal face, lower "
                         "--min-face for small faces, or --no-detect if the image is already a face")
-    faces = np.stack([crop_face(gray, b, margin=margin) for b in boxes])
+    faces = np.stack([crop_face(gray, b, margin=margin, size=size) for b in boxes])
     return rgb, boxes, faces

@@ -13,6 +13,8 @@ model applying its own preprocessing.
 
 The model runs in evaluation mode (BN running statistics, no dropout).
 """
+from pathlib import Path
+
 import numpy as np
 
 from . import backend
@@ -29,8 +31,9 @@ class Classifier:
     label for tables and figure titles.
     """
 
-    def __init__(self, model, mean=None, hog=None, name="model", class_names=CLASS_NAMES):
+    def __init__(self, model, mean=None, hog=None, name="model", class_names=CLASS_NAMES, epoch=None):
         self.model = model.eval()
+        self.epoch = epoch
         h, w = model.config["input_shape"][1:]
         self.mean = np.zeros((h, w), np.float32) if mean is None else np.asarray(
             backend.to_numpy(mean), dtype=np.float32).reshape(h, w)
@@ -40,12 +43,21 @@ class Classifier:
         self.class_names = tuple(class_names) if len(class_names) == n else tuple(f"class {i}" for i in range(n))
 
     @classmethod
-    def load(cls, path, name=None):
-        """The classifier stored in a minicnn checkpoint ``path`` (MiniCNNError if it is not one)."""
-        from .checkpoint import load_classifier_parts
+    def load(cls, path, name=None, xp=None):
+        """The classifier stored in a minicnn checkpoint ``path`` (DataError if it is not one).
 
-        model, mean, hog = load_classifier_parts(path)
-        return cls(model, mean=mean, hog=hog, name=name or str(path))
+        Reads the checkpoint's ``preprocess["mean"]`` (the training mean image;
+        absent: no mean subtraction) and, for a hybrid model,
+        ``preprocess_info["hog"]`` (HOG parameters; absent: the HOG defaults),
+        and the trainer's epoch count when there is one.
+        """
+        from .checkpoint import load_checkpoint
+
+        model, extras = load_checkpoint(path, xp=xp)
+        info = extras.get("preprocess_info") or {}
+        epoch = ((extras.get("trainer") or {}).get("position") or {}).get("epoch")
+        return cls(model, mean=(extras.get("preprocess") or {}).get("mean"), hog=info.get("hog"),
+                   name=name or Path(path).stem, epoch=epoch)
 
     @property
     def input_size(self):
