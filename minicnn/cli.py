@@ -15,6 +15,8 @@ from .errors import MiniCNNError
 COMMAND_MODULES = [
     "minicnn.gradcheck_cli",
     "minicnn.predict",
+    "minicnn.ensemble",
+    "minicnn.explain",
 ]
 
 

@@ -108,3 +108,21 @@ class Classifier:
         """Class probabilities (N, n_classes), host float64, for raw faces (N, H, W)."""
         return np.asarray(backend.to_numpy(self.model.predict_proba(self.inputs(faces), batch_size)),
                           dtype=np.float64)
+
+
+SYNTHETIC = "synthetic"
+
+
+def load_eval_data(spec, n_synthetic=700, seed=0):
+    """The data set a trained model is measured on: ``"synthetic"`` or a FER-2013 path.
+
+    ``"synthetic"`` gives the embedded cartoon faces' validation and test
+    splits of ``n_synthetic`` images each (the same faces ``load_synthetic``
+    draws for any training size, since each split has its own seed stream);
+    anything else is passed to ``load_fer2013`` (CSV, images zip or folder).
+    """
+    from .data import load_fer2013, load_synthetic
+
+    if spec == SYNTHETIC:
+        return load_synthetic(n_train=7, n_val=n_synthetic, n_test=n_synthetic, seed=seed)
+    return load_fer2013(spec)
