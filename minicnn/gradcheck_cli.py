@@ -10,6 +10,7 @@ them, or a function of no arguments returning either. Any object with
 ``grad_names``, ``tol``, ``h``) is accepted as a case too.
 Prints one table per case; the exit status is 1 if any case fails.
 """
+import argparse
 import importlib
 import sys
 
@@ -77,8 +78,12 @@ def run(args):
 
 
 def add_cli(subparsers):
-    p = subparsers.add_parser("gradcheck", help="check backward passes against numerical gradients",
-                              description=__doc__.split("\n\n")[0])
+    p = subparsers.add_parser(
+        "gradcheck", help="check backward passes against numerical gradients",
+        description="Check backward passes against centred-difference gradients (float64): "
+                    "every built-in layer, or the layers named by TARGET. Exit status 1 if any fails.",
+        epilog=__doc__.split("\n\n", 2)[2] + "\nSee docs/gradcheck.md.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("targets", nargs="*", metavar="TARGET",
                    help="module:attribute of a GradcheckCase (default: every built-in layer)")
     p.add_argument("--backend", choices=["numpy", "cupy"], help="array backend (default: MINICNN_BACKEND)")
