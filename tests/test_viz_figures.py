@@ -11,7 +11,9 @@ from viz_models import tiny_classifier, tiny_model
 
 
 def colorbars(fig):
-    return [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
+    """The colorbar axes of a figure (a panel's own colorbar is an inset of the panel)."""
+    every = fig.axes + [child for ax in fig.axes for child in ax.child_axes]
+    return [ax for ax in every if hasattr(ax, "_colorbar")]
 
 
 def test_a_shared_scale_grid_has_one_colorbar_and_a_title(tmp_path, rng):

@@ -34,13 +34,20 @@ def save_random_checkpoint(path, size=48, spec="c2k3-p4 | f8", seed=0, mean=0.5)
     return path
 
 
-def train_checkpoint(path, dataset, spec="c2k3-p4 | f8", seed=0, epochs=2, lr=0.01):
-    """Train a tiny 48x48 model briefly on ``dataset.train`` (mean image stored) and save it at ``path``."""
+def train_checkpoint(path, dataset, spec="c2k3-p4 | f8", seed=0, epochs=2, lr=0.01, keep_epochs=False):
+    """Train a tiny 48x48 model briefly on ``dataset.train`` (mean image stored) and save it at ``path``;
+    with ``keep_epochs`` also ``epoch<n>.npz`` beside it after every epoch."""
     mean = MeanImage().fit(dataset.train.images)
     model = Model(parse_spec(spec, input_shape=[1, 48, 48], seed=seed))
     trainer = Trainer(model, (mean.transform(dataset.train.images), dataset.train.labels), epochs=epochs,
                       batch_size=16, lr=lr, seed=seed, quiet=True, preprocess=mean.to_dict(),
-                      restore_best=False)
+                      restore_best=False, callbacks=[_save_epoch(path)] if keep_epochs else ())
     trainer.train()
     trainer.save(path)
     return path
+
+
+def _save_epoch(path):
+    def save(trainer, record):
+        trainer.save(path.parent / f"epoch{trainer.epoch}.npz")
+    return save

@@ -21,6 +21,12 @@ import numpy as np
 PANEL_INCHES = 1.9
 """Width and height of one panel; the colorbar gets a slice of it."""
 
+BAR_GAP = 0.85
+"""Inches between cells when panels carry their own colorbar (bar, ticks and label)."""
+
+SHARED_BAR = 1.0
+"""Inches at the right of a shared-scale grid for its single colorbar."""
+
 HEAT_CMAP = "jet"
 """Colour map of heat maps laid over a face (saliency, Grad-CAM)."""
 
@@ -65,6 +71,10 @@ def panel_grid(panels, ncols=None, suptitle="", shared=False, shared_label="", p
     sqrt(n)) or a list of rows (lists of Panel or None for an empty cell).
     shared: one colour range (min and max over all panels) and one colorbar
     labelled ``shared_label`` for the whole grid. panel_inches: size of a cell.
+
+    The layout is computed in inches (no layout engine, which costs more than
+    the drawing): each cell is a square image with its title above and, when
+    it has one, its colorbar in the gap to its right.
     """
     from matplotlib.figure import Figure
 
@@ -74,10 +84,16 @@ def panel_grid(panels, ncols=None, suptitle="", shared=False, shared_label="", p
     if shared:
         lo = min(float(np.nanmin(p.scaled())) for p in cells)
         hi = max(float(np.nanmax(p.scaled())) for p in cells)
-    width = panel_inches * ncols * (1.0 if shared else 1.25) + (0.9 if shared else 0.0)
-    height = panel_inches * nrows + (0.5 if suptitle else 0.1)
-    fig = Figure(figsize=(width, height), layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False)
+    bars = not shared and any(p.colorbar for p in cells)
+    gap = BAR_GAP if bars else 0.12                       # inches between cells, across
+    title_h, top_h = 0.32, (0.45 if suptitle else 0.1)    # inches above each row, above all
+    right_h = SHARED_BAR if shared else gap
+    width = 0.1 + ncols * panel_inches + (ncols - 1) * gap + right_h
+    height = top_h + nrows * (panel_inches + title_h) + 0.05
+    fig = Figure(figsize=(width, height))
+    axes = fig.subplots(nrows, ncols, squeeze=False, gridspec_kw=dict(
+        left=0.1 / width, right=1 - right_h / width, bottom=0.05 / height, top=1 - (top_h + title_h) / height,
+        wspace=gap / panel_inches, hspace=title_h / panel_inches))
     mappable = None
     for r, row in enumerate(rows):
         for c in range(ncols):
@@ -89,18 +105,22 @@ def panel_grid(panels, ncols=None, suptitle="", shared=False, shared_label="", p
             vmin, vmax = (lo, hi) if shared else (panel.vmin, panel.vmax)
             mappable = _draw(ax, panel, vmin, vmax)
             if panel.colorbar and not shared:
-                bar = fig.colorbar(mappable, ax=ax, fraction=0.046, pad=0.03)
-                bar.ax.tick_params(labelsize=6)
-                if panel.label:
-                    bar.set_label(panel.label, fontsize=7)
+                _colorbar(fig, mappable, ax.inset_axes([1.04, 0.0, 0.06, 1.0]), panel.label, 6)
     if shared and mappable is not None:
-        bar = fig.colorbar(mappable, ax=axes, fraction=0.03, pad=0.02)
-        bar.ax.tick_params(labelsize=7)
-        if shared_label:
-            bar.set_label(shared_label, fontsize=8)
+        bottom, top = axes[-1][0].get_position().y0, axes[0][0].get_position().y1
+        cax = fig.add_axes([1 - (SHARED_BAR - 0.15) / width, bottom, 0.12 / width, top - bottom])
+        _colorbar(fig, mappable, cax, shared_label, 7)
     if suptitle:
-        fig.suptitle(suptitle, fontsize=10)
+        fig.suptitle(suptitle, fontsize=10, y=1 - 0.12 / height, va="top")
     return fig
+
+
+def _colorbar(fig, mappable, cax, label, size):
+    bar = fig.colorbar(mappable, cax=cax)
+    bar.ax.tick_params(labelsize=size)
+    if label:
+        bar.set_label(label, fontsize=size + 1)
+    return bar
 
 
 def _draw(ax, panel, vmin, vmax):
