@@ -112,3 +112,18 @@ def test_read_image_gives_rgb_for_grey_and_palette_files(tmp_path):
     assert read_image(tmp_path / "p.gif").shape == (16, 16, 3)
     with pytest.raises(DataError, match="does not exist"):
         read_image(tmp_path / "none.png")
+
+
+def test_a_hybrid_checkpoint_applies_its_mean_image_and_hog_parameters(tmp_path, rng):
+    from minicnn.checkpoint import save_checkpoint
+    from minicnn.features.hog import hog_dim, hog_features
+    from minicnn.inference import Classifier
+    from minicnn.models import hybrid, parse_spec
+
+    params = {"orientations": 6, "pixels_per_cell": [12, 12], "cells_per_block": [2, 2]}
+    model = hybrid(parse_spec("c2k3-p4 | f8", input_shape=[1, 48, 48]), hog_dim(**params))
+    mean = rng.uniform(0.3, 0.7, (48, 48)).astype(np.float32)
+    save_checkpoint(tmp_path / "h.npz", model, preprocess={"mean": mean}, preprocess_info={"hog": params})
+    faces = rng.integers(0, 256, (3, 48, 48)).astype(np.uint8)
+    expected = model.eval().predict_proba((faces[:, None] / np.float32(255) - mean, hog_features(faces, **params, use_cache=False)))
+    np.testing.assert_allclose(Classifier.load(tmp_path / "h.npz").proba(faces), expected, rtol=1e-5)
