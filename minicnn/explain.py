@@ -26,21 +26,25 @@ PARTS = ("filters", "activations", "saliency", "gradcam", "dream", "epochs")
 
 def run_checkpoints(folder, max_rows=6):
     """``[(epoch, Classifier), ...]`` from the checkpoints in ``folder``: at most ``max_rows``,
-    evenly spread from the first epoch to the last (one per epoch; other .npz files are skipped)."""
+    evenly spread from the first epoch to the last (one per epoch; other .npz files are skipped).
+
+    Each checkpoint is opened once to read its epoch and only the chosen ones
+    are kept, so a long run's folder does not fill the memory.
+    """
     from .inference import Classifier
 
     by_epoch = {}
     for path in sorted(Path(folder).glob("*.npz")):
         try:
-            clf = Classifier.load(path)
+            epoch = Classifier.load(path).epoch
         except DataError:
             continue
-        if clf.epoch is not None:
-            by_epoch.setdefault(clf.epoch, clf)
+        if epoch is not None:
+            by_epoch.setdefault(epoch, path)
     epochs = sorted(by_epoch)
     if len(epochs) > max_rows:
         epochs = [epochs[int(round(i))] for i in np.linspace(0, len(epochs) - 1, max_rows)]
-    return [(e, by_epoch[e]) for e in epochs]
+    return [(e, Classifier.load(by_epoch[e])) for e in epochs]
 
 
 def _face(args, clf, test):
