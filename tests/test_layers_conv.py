@@ -127,3 +127,12 @@ def test_conv_backward_rejects_a_dout_of_the_wrong_shape(rng):
     out, cache = conv_forward(x, w, b)
     with pytest.raises(ShapeError, match=r"conv_backward: dout has shape \(2, 4, 3, 3\) but needs \(2, 4, 4, 4\)"):
         conv_backward(np.zeros((2, 4, 3, 3)), cache)
+
+
+def test_conv_reads_non_contiguous_inputs_correctly(xp, rng):
+    base = xp.asarray(rng.standard_normal((7, 6, 3, 2)))
+    x = base.transpose(3, 2, 0, 1)[:, :, ::-1, ::2]            # (2, 3, 7, 3), odd strides
+    w, b = xp.asarray(rng.standard_normal((4, 3, 3, 2))), xp.asarray(rng.standard_normal(4))
+    out, _ = conv_forward(x, w, b, stride=2, pad=0)
+    ref, _ = conv_forward_naive(xp.ascontiguousarray(x), w, b, stride=2, pad=0)
+    np.testing.assert_allclose(to_numpy(out), to_numpy(ref), rtol=1e-12, atol=1e-12)

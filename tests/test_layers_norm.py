@@ -97,3 +97,23 @@ def test_bad_batchnorm_shapes_raise_shape_error():
     with pytest.raises(ShapeError, match=r"spatial_batchnorm_forward: running_var has shape \(2,\) but needs \(3,\) "
                                          r"\(one per channel of x \(2, 3, 2, 2\)\)"):
         spatial_batchnorm_forward(np.zeros((2, 3, 2, 2)), d, d, d, np.ones(2), train=True)
+
+
+def test_spatial_batchnorm_train_mode_agrees_with_pytorch(rng):
+    torch = pytest.importorskip("torch")
+    x, gamma, beta = rng.standard_normal((4, 3, 5, 6)), rng.standard_normal(3), rng.standard_normal(3)
+    mean, var = rng.standard_normal(3), rng.random(3) + 0.5
+    out, cache, (new_mean, new_var) = spatial_batchnorm_forward(x, gamma, beta, mean, var, True,
+                                                                momentum=0.9, eps=1e-5)
+    dout = rng.standard_normal(out.shape)
+    xt, gt, bt = (torch.tensor(a, requires_grad=True) for a in (x, gamma, beta))
+    rm, rv = torch.tensor(mean), torch.tensor(var)
+    # PyTorch's momentum is the weight of the NEW batch statistic (ours: of the old running one);
+    # its running variance is the unbiased batch variance, ours the biased one.
+    ref = torch.nn.functional.batch_norm(xt, rm, rv, gt, bt, training=True, momentum=0.1, eps=1e-5)
+    ref.backward(torch.from_numpy(dout))
+    np.testing.assert_allclose(out, ref.detach().numpy(), rtol=1e-10, atol=1e-12)
+    for ours, theirs in zip(spatial_batchnorm_backward(dout, cache), (xt.grad, gt.grad, bt.grad)):
+        np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(new_mean, rm.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(new_var, 0.9 * var + 0.1 * x.var(axis=(0, 2, 3)), rtol=1e-12)

@@ -76,3 +76,34 @@ def test_maxpool_backward_rejects_a_dout_of_the_wrong_shape():
     _, cache = maxpool_forward(np.zeros((1, 2, 4, 4)))
     with pytest.raises(ShapeError, match="maxpool_backward: dout has shape"):
         maxpool_backward(np.zeros((1, 2, 3, 3)), cache)
+
+
+def test_overlapping_maxpool_agrees_with_pytorch(rng):
+    torch = pytest.importorskip("torch")
+    x = rng.standard_normal((2, 3, 9, 7))
+    out, cache = maxpool_forward(x, size=3, stride=2)
+    dout = rng.standard_normal(out.shape)
+    xt = torch.tensor(x, requires_grad=True)
+    ref = torch.nn.functional.max_pool2d(xt, kernel_size=3, stride=2)
+    ref.backward(torch.from_numpy(dout))
+    np.testing.assert_array_equal(out, ref.detach().numpy())
+    np.testing.assert_allclose(maxpool_backward(dout, cache), xt.grad.numpy(), rtol=1e-12)
+
+
+def reference_maxpool(x, size, stride):
+    """Plain loops over output positions."""
+    n, c, h, w = x.shape
+    ho, wo = (h - size) // stride + 1, (w - size) // stride + 1
+    out = np.empty((n, c, ho, wo))
+    for p in range(ho):
+        for q in range(wo):
+            out[:, :, p, q] = x[:, :, p * stride:p * stride + size, q * stride:q * stride + size].max(axis=(2, 3))
+    return out
+
+
+@pytest.mark.parametrize("size, stride", [(2, 2), (3, 2), (2, 1)])
+def test_maxpool_reads_non_contiguous_inputs_correctly(xp, rng, size, stride):
+    x = xp.asarray(rng.standard_normal((8, 6, 3, 2))).transpose(3, 2, 0, 1)[:, :, ::-1]   # (2, 3, 8, 6)
+    want = reference_maxpool(to_numpy(x), size, stride)
+    np.testing.assert_array_equal(to_numpy(maxpool_forward(x, size, stride)[0]), want)
+    np.testing.assert_array_equal(to_numpy(_maxpool_forward_general(x, size, stride)[0]), want)
