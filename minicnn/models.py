@@ -429,6 +429,21 @@ class Model:
         """Bytes currently held by layer caches (0 once backward has run or after an eval pass)."""
         return sum(layer.cache_nbytes for layer in self.layers)
 
+    def cache_bytes_by_layer(self, X, train=True):
+        """Bytes each layer's cache holds after one forward pass that keeps caches (as training does).
+
+        Runs the forward pass on ``X`` (train mode by default), reads every
+        layer's cache size (im2col columns, masks, BN statistics, ...), then frees
+        the caches. Returns a dict layer name -> bytes; their sum is the
+        activation memory a training step holds at the end of its forward pass.
+        """
+        self._forward(X, train, keep_cache=True)
+        sizes = {layer.name: layer.cache_nbytes for layer in self.layers}
+        for layer in self._ran:
+            layer.clear_cache()
+        self._ran = []
+        return sizes
+
     def summary(self):
         """A table: each layer with its output shape and parameter count, then the total."""
         shapes = self.output_shapes()

@@ -249,3 +249,10 @@ def test_model_moves_between_backends(xp):
     np.testing.assert_allclose(backend.to_numpy(m.scores(X)), host, rtol=1e-4, atol=1e-5)
     m.to("numpy")
     assert isinstance(m.params["conv1.W"], np.ndarray)
+
+
+def test_cache_bytes_by_layer_reports_the_training_forward_memory_and_frees_it():
+    m = models.shallow(**SMALL)
+    sizes = m.cache_bytes_by_layer(_images(4))
+    assert sizes["conv2"] >= 4 * 9 * 4 * 8 * 8 * 4            # im2col columns (C*KH*KW, N*H*W) float32
+    assert sizes["flatten"] == 0 and m.cache_nbytes() == 0
