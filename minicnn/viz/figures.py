@@ -10,13 +10,16 @@ it, a title, a colorbar). Two layouts cover every plot minicnn draws:
   panels can be compared by brightness.
 
 Figures are built with ``matplotlib.figure.Figure`` directly (no pyplot global
-state) and written with ``save_figure``, which creates the folder and frees the
+state; a MiniCNNError names the extra to install when matplotlib is missing)
+and written with ``save_figure``, which creates the folder and frees the
 figure. Host NumPy only: pass arrays through ``backend.to_numpy`` first.
 """
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .curves import _matplotlib
 
 PANEL_INCHES = 1.9
 """Width and height of one panel; the colorbar gets a slice of it."""
@@ -76,8 +79,7 @@ def panel_grid(panels, ncols=None, suptitle="", shared=False, shared_label="", p
     the drawing): each cell is a square image with its title above and, when
     it has one, its colorbar in the gap to its right.
     """
-    from matplotlib.figure import Figure
-
+    Figure, _ = _matplotlib()
     rows = _as_rows(panels, ncols)
     nrows, ncols = len(rows), max(len(r) for r in rows)
     cells = [p for r in rows for p in r if p is not None]
