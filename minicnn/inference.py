@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from . import backend
+from .data.preprocess import SCALE, MeanImage
 from .data.splits import CLASS_NAMES
-from .errors import ConfigError
+from .errors import ShapeError
 
 
 class Classifier:
@@ -34,9 +35,12 @@ class Classifier:
     def __init__(self, model, mean=None, hog=None, name="model", class_names=CLASS_NAMES, epoch=None):
         self.model = model.eval()
         self.epoch = epoch
-        h, w = model.config["input_shape"][1:]
-        self.mean = np.zeros((h, w), np.float32) if mean is None else np.asarray(
-            backend.to_numpy(mean), dtype=np.float32).reshape(h, w)
+        size = tuple(model.config["input_shape"][1:])
+        mean = np.zeros(size, np.float32) if mean is None else np.asarray(backend.to_numpy(mean), np.float32)
+        if mean.shape != size:
+            raise ShapeError(f"{name}: the mean image has shape {mean.shape} but the model takes "
+                             f"{size[0]}x{size[1]} inputs; was the checkpoint written for another model?")
+        self.scaler = MeanImage(mean)
         self.hog = dict(hog or {}) if model.is_hybrid else None
         self.name = name
         n = model.config["n_classes"]
@@ -65,19 +69,23 @@ class Classifier:
         return tuple(self.model.config["input_shape"][1:])
 
     # -- pixels <-> network inputs ----------------------------------------------
+    @property
+    def mean(self):
+        """The training mean image (H, W), float32 in [0, 1] units (zeros if the model has none)."""
+        return self.scaler.mean
+
     def preprocess(self, faces):
         """Raw faces (N, H, W) in 0..255 -> images (N, 1, H, W) = faces / 255 - mean, on the model's device."""
         faces = np.asarray(backend.to_numpy(faces), dtype=np.float32)
         if faces.ndim != 3 or faces.shape[1:] != self.mean.shape:
-            raise ConfigError(f"{self.name} takes faces of shape (N, {self.mean.shape[0]}, {self.mean.shape[1]}); "
-                              f"got {faces.shape}")
-        x = faces[:, None] / np.float32(255.0) - self.mean
-        return backend.to_device(x, self.model.xp, dtype=self.model.dtype)
+            raise ShapeError(f"{self.name} takes faces of shape (N, {self.mean.shape[0]}, {self.mean.shape[1]}); "
+                             f"got {faces.shape}")
+        return backend.to_device(self.scaler.transform(faces), self.model.xp, dtype=self.model.dtype)
 
     def to_pixels(self, images):
         """Inverse of ``preprocess``: images (N, 1, H, W) -> host faces (N, H, W) in 0..255 (not clipped)."""
         x = np.asarray(backend.to_numpy(images), dtype=np.float64)[:, 0]
-        return (x + self.mean) * 255.0
+        return (x + self.mean) / SCALE
 
     def features(self, faces):
         """HOG vectors (N, hog_dim) of raw faces for a hybrid model, else None (host arrays)."""
