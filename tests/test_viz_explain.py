@@ -1,6 +1,7 @@
 """minicnn explain: every figure of a trained model, as PNGs with titles and colorbars."""
 import pytest
 from PIL import Image
+from skimage import data as skdata
 
 from fer_files import small_dataset, write_csv
 from minicnn.cli import main
@@ -47,3 +48,11 @@ def test_bad_choices_get_one_clear_line(run_dir, tmp_path, capsys, monkeypatch, 
                  "--out", str(tmp_path), *argv])
     err = capsys.readouterr().err
     assert code == 1 and message in err and err.count("error:") == 1
+
+
+def test_a_photos_first_face_can_stand_in_for_the_test_face(run_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("MINICNN_CACHE_DIR", str(tmp_path / "cache"))
+    Image.fromarray(skdata.astronaut()).save(tmp_path / "astronaut.png")
+    code = main(["explain", str(run_dir / "run" / "last.npz"), "--data", str(run_dir / "fer.csv"),
+                 "--out", str(tmp_path / "out"), "--what", "activations", "--photo", str(tmp_path / "astronaut.png")])
+    assert code == 0 and [p.name for p in (tmp_path / "out").glob("*.png")] == ["activations_relu1.png"]
