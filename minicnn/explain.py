@@ -5,8 +5,10 @@ chosen with ``--what`` (default: all):
 
     filters      filters.png                first-layer filters as an image grid
     activations  activations_<layer>.png    every conv block's maps for one face
-    saliency     saliency_<Class>.png       per class: test faces right and wrong, |d score / d pixel|
-    gradcam      gradcam_<Class>.png        per class: the same faces, Grad-CAM on --layer
+    saliency     saliency_face.png          the face's |d score / d pixel| for every class
+                 saliency_<Class>.png       per class: test faces right and wrong
+    gradcam      gradcam_face.png           the face's Grad-CAM on --layer for every class
+                 gradcam_<Class>.png        per class: the same test faces as for saliency
     dream        dream_classes.png          class visualization from the face and from noise
                  dream_<layer>.png          DeepDream of the first channels of --layer from the face
     epochs       epochs_<layer>.png         the face's first-layer maps at several epochs, from
@@ -61,7 +63,7 @@ def _face(args, clf, test):
 
 def explain(args):
     from .inference import Classifier, load_eval_data
-    from .viz import activations, classes, filters, gradcam
+    from .viz import activations, classes, filters, gradcam, saliency
     from .viz.figures import save_figure
 
     parts = [p.strip() for p in args.what.split(",") if p.strip()]
@@ -87,6 +89,13 @@ def explain(args):
     if "activations" in parts:
         for layer in activations.conv_activation_layers(clf.model):
             save(activations.activations_figure(clf, face, layer), f"activations_{layer}.png")
+    if "saliency" in parts:
+        save(saliency.saliency_figure(clf, face, title=f"saliency |d class score / d pixel| of {face_label}"),
+             "saliency_face.png")
+    if "gradcam" in parts:
+        layer = args.layer or gradcam.default_layer(clf.model)
+        save(gradcam.gradcam_figure(clf, face, layer=layer, title=f"Grad-CAM on {layer} of {face_label}"),
+             "gradcam_face.png")
     if "saliency" in parts or "gradcam" in parts:
         proba = clf.proba(test.images)
         for kind in ("saliency", "gradcam"):

@@ -26,7 +26,7 @@ def test_explain_writes_every_figure(run_dir, tmp_path, capsys, monkeypatch):
     names = sorted(p.name for p in (tmp_path / "out").glob("*.png"))
     classes = ["Angry", "Disgust", "Fear", "Happy", "Neutral", "Sad", "Surprise"]
     assert names == sorted(["filters.png", "activations_relu1.png", "dream_classes.png", "dream_relu1.png",
-                            "epochs_relu1.png"] + [f"{k}_{c}.png" for k in ("saliency", "gradcam") for c in classes])
+                            "epochs_relu1.png", "saliency_face.png", "gradcam_face.png"] + [f"{k}_{c}.png" for k in ("saliency", "gradcam") for c in classes])
     assert all(Image.open(tmp_path / "out" / n).format == "PNG" for n in names)
     assert capsys.readouterr().out.count("wrote ") == len(names)
 
