@@ -210,6 +210,11 @@ def test_shallow_at_reduced_width_passes_a_float64_gradient_check_in_train_mode(
     _gradcheck_model(m, _images(4, dtype=np.float64), _labels(4))
 
 
+def test_deep_at_reduced_width_on_16x16_inputs_passes_a_float64_gradient_check():
+    m = models.deep(input_shape=[1, 16, 16], width=1 / 64, reg=0.01, dtype=np.float64)
+    _gradcheck_model(m, _images(4, (1, 16, 16), dtype=np.float64), _labels(4))
+
+
 def test_hybrid_passes_a_float64_gradient_check_in_train_mode():
     m = models.hybrid(models.shallow_config(**SMALL, reg=0.01), 6, dtype=np.float64)
     X = (_images(4, dtype=np.float64), np.random.default_rng(5).standard_normal((4, 6)))
@@ -256,3 +261,25 @@ def test_cache_bytes_by_layer_reports_the_training_forward_memory_and_frees_it()
     sizes = m.cache_bytes_by_layer(_images(4))
     assert sizes["conv2"] >= 4 * 9 * 4 * 8 * 8 * 4            # im2col columns (C*KH*KW, N*H*W) float32
     assert sizes["flatten"] == 0 and m.cache_nbytes() == 0
+
+
+def test_the_svm_loss_variant_trains_and_refuses_class_weights():
+    m = models.shallow(**SMALL, loss="svm")
+    loss, grads = m.loss(_images(5), _labels(5))
+    assert float(loss) > 0 and set(grads) == set(m.params)
+    with pytest.raises(ConfigError, match="softmax"):
+        m.loss(_images(5), _labels(5), class_weights=np.ones(7, np.float32))
+
+
+def test_backprop_checks_the_shape_of_dout():
+    m = models.shallow(**SMALL)
+    with pytest.raises(ShapeError, match="relu1"):
+        m.backprop(_images(2), np.zeros((2, 3)), at="relu1")
+    assert m.cache_nbytes() == 0
+
+
+def test_bad_labels_raise_and_leave_no_cache_behind():
+    m = models.shallow(**SMALL)
+    with pytest.raises(ShapeError):
+        m.loss(_images(3), np.array([0, 1, 9]))
+    assert m.cache_nbytes() == 0
