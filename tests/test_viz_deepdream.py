@@ -11,8 +11,8 @@ FAST = dict(steps=6, octaves=2)
 
 
 @pytest.mark.parametrize("start", ["noise", "face"])
-def test_dreaming_on_a_class_raises_that_class_score(rng, start):
-    clf = tiny_classifier(size=16)
+def test_dreaming_on_a_class_raises_that_class_score(rng, start, xp):
+    clf = tiny_classifier(size=16, xp=xp)
     faces = None if start == "noise" else rng.uniform(40, 220, (3, 16, 16))
     d = dd.dream(clf, faces, "scores", [0, 3, 5], n=3, **FAST)
     before = dd.target_values(clf, d.start, "scores", [0, 3, 5])

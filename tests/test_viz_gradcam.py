@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 from skimage.transform import resize as sk_resize
 
+from minicnn.backend import to_numpy
 from minicnn.errors import ConfigError
 from minicnn.models import Model, parse_spec
 from minicnn.viz.gradcam import default_layer, gradcam, gradcam_figure
@@ -38,12 +39,12 @@ def test_gradcam_peaks_in_the_region_the_class_score_reads(rng, cls, quadrant):
     assert q[quadrant] > 10 * max(others)
 
 
-def test_gradcam_is_relu_of_gradient_weighted_maps_upsampled_bilinearly(rng):
-    model = tiny_model(size=16, dtype=np.float64)
+def test_gradcam_is_relu_of_gradient_weighted_maps_upsampled_bilinearly(rng, xp):
+    model = tiny_model(size=16, dtype=np.float64, xp=xp)
     x = rng.standard_normal((2, 1, 16, 16))
     layer = "relu2"  # 4 maps of 16x16 before the pool
     result = model.class_gradients(x, np.array([1, 6]), taps=(layer,))
-    acts, grads = result.activations[layer], result.grads[layer]
+    acts, grads = to_numpy(result.activations[layer]), to_numpy(result.grads[layer])
     expected = np.maximum(np.einsum("nk,nkhw->nhw", grads.mean(axis=(2, 3)), acts), 0)
     np.testing.assert_allclose(gradcam(model, x, np.array([1, 6]), layer), expected, rtol=1e-10, atol=1e-12)
     pooled = gradcam(model, x, 1, "pool2")  # 8x8 maps, resized to the 16x16 input
@@ -55,7 +56,7 @@ def test_gradcam_is_relu_of_gradient_weighted_maps_upsampled_bilinearly(rng):
 
 def _alpha_and_maps(model, x, cls, layer):
     r = model.class_gradients(x, cls, taps=(layer,))
-    return r.grads[layer].mean(axis=(2, 3)), r.activations[layer]
+    return to_numpy(r.grads[layer]).mean(axis=(2, 3)), to_numpy(r.activations[layer])
 
 
 def test_default_layer_is_the_last_conv_blocks_relu_and_vector_layers_are_refused(rng):

@@ -11,8 +11,9 @@ TINY = "c3k3-bn c4k3-bn-p2 | f8-bn"
 """Conv-BN-ReLU x2 (pool after the second) then fc-BN-ReLU and scores: every kind of layer."""
 
 
-def tiny_model(size=16, spec=TINY, seed=0, dtype=None, n_classes=7):
-    """A small model on (1, size, size) inputs with random BN running statistics (evaluation mode)."""
+def tiny_model(size=16, spec=TINY, seed=0, dtype=None, n_classes=7, xp=np):
+    """A small model on (1, size, size) inputs with random BN running statistics (evaluation mode),
+    on backend ``xp``."""
     model = Model(parse_spec(spec, input_shape=[1, size, size], n_classes=n_classes, seed=seed), dtype=dtype)
     rng = np.random.default_rng(seed + 100)
     for layer in model.layers:
@@ -20,7 +21,7 @@ def tiny_model(size=16, spec=TINY, seed=0, dtype=None, n_classes=7):
             shape = value.shape
             fresh = rng.uniform(0.5, 1.5, shape) if key == "running_var" else rng.normal(0, 0.2, shape)
             layer.buffers[key] = fresh.astype(value.dtype)
-    return model.eval()
+    return model.to(xp).eval()
 
 
 def tiny_classifier(size=16, **kw):
