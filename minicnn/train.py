@@ -189,7 +189,13 @@ class Trainer:
             while self.epoch < self.config["epochs"] and not self.stopped_early:
                 self._run_epoch()
                 if self._interrupted:
-                    self._save("last.npz")
+                    self._interrupted = False
+                    if self.out_dir:
+                        path = self._save("last.npz")
+                        print(f"saved {path} (epoch {self.epoch + 1}, minibatch {self.iteration}); "
+                              "resume with Trainer.resume or `minicnn train --resume`", flush=True)
+                    else:
+                        print("interrupted; no out_dir was given, so nothing was saved", flush=True)
                     raise KeyboardInterrupt
                 self._end_epoch()
         finally:
