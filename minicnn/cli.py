@@ -18,6 +18,9 @@ COMMAND_MODULES = [
     "minicnn.train_cli",
     "minicnn.gradcheck_cli",
     "minicnn.experiment_cli",
+    "minicnn.predict",
+    "minicnn.ensemble",
+    "minicnn.explain",
 ]
 
 
