@@ -1,0 +1,61 @@
+"""One sweep from start to report: trials, the cluster, the result files.
+
+:func:`run_sweep` ties the small modules together: ``spec`` makes the trials,
+``store`` keeps their files, ``runner`` runs them on Dask, ``report`` ranks
+them. The trial function is pluggable: ``minicnn.sweep.trial.train_trial``
+trains a real model; tests pass cheap fake objectives.
+"""
+from pathlib import Path
+
+from . import report, runner
+from .spec import fingerprint, make_trials
+from .store import TrialStore
+
+
+def sweep_identity(spec, base_config, data):
+    """Hash of everything that defines a sweep's trials except their count."""
+    dims = [[d.path, d.kind, d.values, d.low, d.high, d.num] for d in spec.dims]
+    return fingerprint({"base": base_config, "space": dims, "method": spec.method,
+                        "seed": spec.seed, "data": data})
+
+
+def run_sweep(spec, trial_fn, data, out, base_config=None, best_config=None,
+              scheduler=None, workers=None, client=None, with_plot=True, log=print):
+    """Run sweep ``spec`` into folder ``out`` and return its summary dict.
+
+    trial_fn:    ``trial_fn(config, seed, data) -> {"val_acc": float, "val_loss": ..., ...}``,
+                 a module-level function importable on the workers.
+    data:        passed to every trial as is (a path or "synthetic"); part of the
+                 sweep's identity.
+    base_config: the full config the space's paths address (default ``spec.base``).
+    best_config: ``best_config(trial) -> dict`` saved as best_config.json
+                 (default: the trial's config).
+    scheduler / workers / client: an existing cluster's address, the size of
+                 the local cluster, or an open ``distributed.Client`` to use.
+    The returned summary (summary.json's content) adds "this_run": how many
+    trials this call skipped as finished, ran ok, and saw fail.
+    """
+    base_config = spec.base if base_config is None else base_config
+    best_config = best_config or (lambda trial: trial.config)
+    trials = make_trials(spec, base_config)
+    store = TrialStore(Path(out))
+    store.check_sweep({"identity": sweep_identity(spec, base_config, data), "name": spec.name,
+                       "data": data, "method": spec.method, "seed": spec.seed,
+                       "space": spec.describe_space(), "trials": len(trials)})
+    log(f"sweep {spec.name}: {len(trials)} trials ({spec.method}) -> {out}")
+
+    def refresh(_result=None):
+        return report.write_report(store.root, spec, trials, store.results(trials),
+                                   best_config, with_plot=with_plot)
+
+    if all(store.finished(t) for t in trials):
+        log(f"all {len(trials)} trials already finished: nothing to run")
+        counts = {"skipped": len(trials), "ok": 0, "failed": 0}
+    elif client is not None:
+        counts = runner.run_trials(client, trials, trial_fn, store, data, on_result=refresh, log=log)
+    else:
+        with runner.open_client(scheduler, workers, log=log) as own:
+            counts = runner.run_trials(own, trials, trial_fn, store, data, on_result=refresh, log=log)
+    summary = refresh()
+    summary["this_run"] = counts
+    return summary
