@@ -1,0 +1,102 @@
+"""Classification losses on scores (N, C) with integer labels y (N,), and L2.
+
+Every loss returns (loss, dscores): loss is a 0-d array on the scores' backend
+(``float(loss)`` makes it a number; keeping it on the device avoids a sync),
+dscores (N, C) is its gradient.
+"""
+from ..backend import xp_of
+from ..errors import ShapeError
+from ._check import require_ndim, require_shape
+
+
+def _check_labels(layer, scores, y):
+    """Validate scores (N, C) and integer labels y (N,) in [0, C).
+
+    The range check reads two scalars from y (one device sync on CuPy).
+    """
+    xp = xp_of(scores, y)
+    require_ndim(layer, "scores", scores, 2, "(N, C)")
+    require_ndim(layer, "y", y, 1, "(N,)")
+    n, c = scores.shape
+    if y.shape[0] != n:
+        raise ShapeError(f"{layer}: y has shape {tuple(y.shape)} but scores {tuple(scores.shape)} "
+                         f"has {n} rows")
+    if y.dtype.kind not in "iu":
+        raise ShapeError(f"{layer}: y has dtype {y.dtype} but needs integer class labels")
+    if n and not bool(((y >= 0) & (y < c)).all()):
+        raise ShapeError(f"{layer}: labels must lie in [0, {c}) for scores {tuple(scores.shape)}; "
+                         f"got min {int(y.min())}, max {int(y.max())}")
+    return xp, n, c
+
+
+def _log_softmax(scores):
+    """log p = s - max - log(sum exp(s - max)), row-wise: finite for any finite scores."""
+    xp = xp_of(scores)
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    return shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def softmax(scores):
+    """probs[n, k] = exp(s[n, k] - max_k s[n]) / sum_k' exp(s[n, k'] - max_k s[n]); (N, C) -> (N, C)."""
+    xp = xp_of(scores)
+    require_ndim("softmax", "scores", scores, 2, "(N, C)")
+    return xp.exp(_log_softmax(scores))
+
+
+def softmax_cross_entropy(scores, y, class_weights=None):
+    """Mean cross-entropy of softmax(scores) against labels y.
+
+    l_n = logsumexp(s[n]) - s[n, y_n]; loss = sum_n w_n l_n / sum_n w_n with
+    w_n = class_weights[y_n] (all 1 without weights: the plain mean).
+    dscores[n] = w_n (softmax(s[n]) - onehot(y_n)) / sum_n w_n.
+    scores (N, C), y (N,) integers in [0, C), class_weights (C,) or None.
+    Returns (loss, dscores).
+    """
+    xp, n, c = _check_labels("softmax_cross_entropy", scores, y)
+    rows = xp.arange(n)
+    log_probs = _log_softmax(scores)
+    dscores = xp.exp(log_probs)
+    dscores[rows, y] -= 1
+    losses = -log_probs[rows, y]
+    if class_weights is None:
+        return losses.mean(), dscores / n
+    require_shape("softmax_cross_entropy", "class_weights", class_weights, (c,),
+                  f"one weight per class of scores {tuple(scores.shape)}")
+    w = class_weights[y].astype(scores.dtype, copy=False)
+    total = w.sum()
+    return (w * losses).sum() / total, dscores * (w / total)[:, None]
+
+
+def svm_loss(scores, y, margin=1.0):
+    """Multiclass hinge (Weston-Watkins / CS231n) loss, mean over the batch.
+
+    l_n = sum_{k != y_n} max(0, s[n, k] - s[n, y_n] + margin).
+    dscores[n, k] = [k != y_n and s[n, k] - s[n, y_n] + margin > 0] / N,
+    dscores[n, y_n] = -(number of violating classes of row n) / N.
+    At a hinge (margin exactly 0) the subgradient 0 is used.
+    Returns (loss, dscores).
+    """
+    xp, n, _ = _check_labels("svm_loss", scores, y)
+    rows = xp.arange(n)
+    margins = scores - scores[rows, y][:, None] + margin
+    margins[rows, y] = 0
+    violated = margins > 0
+    dscores = violated.astype(scores.dtype)
+    dscores[rows, y] = -violated.sum(axis=1)
+    return xp.maximum(margins, 0).sum() / n, dscores / n
+
+
+def l2_penalty(weights, reg):
+    """L2 regularization: loss = 0.5 * reg * sum_k sum(W_k ** 2), grads[k] = reg * W_k.
+
+    weights: dict name -> array. Pass the weights of conv and affine layers
+    only: NOT biases and NOT batchnorm gamma/beta (the caller chooses the names).
+    Returns (loss, grads) with grads a dict of the same names; loss is 0.0 for
+    an empty dict, else a 0-d array on the weights' backend.
+    """
+    loss = 0.0
+    grads = {}
+    for name, w in weights.items():
+        loss = loss + 0.5 * reg * (w * w).sum()
+        grads[name] = reg * w
+    return loss, grads

@@ -1,0 +1,84 @@
+"""Max pooling over square windows.
+
+Ties: when several values of a window share the maximum, the FIRST of them in
+row-major window order (smallest row, then smallest column) receives the whole
+gradient; the others get 0. Both code paths below follow this rule exactly:
+  * fast path: size == stride and H, W divisible by size (non-overlapping
+    tiles, a reshape to (N, C, H/s, s, W/s, s) with no copy in forward);
+  * general path: any window and stride (a strided window view, argmax).
+"""
+from ..backend import xp_of
+from ..errors import ShapeError
+from ._check import require_ndim, require_positive_int, require_shape
+from ._windows import add_windows, output_size, window_view
+
+
+def maxpool_forward(x, size=2, stride=None):
+    """out[n, c, p, q] = max over the size x size window at (p*stride, q*stride).
+
+    x (N, C, H, W) -> out (N, C, H', W'), H' = (H - size)//stride + 1 (same for W);
+    stride defaults to size. Returns (out, cache).
+    """
+    stride = size if stride is None else stride
+    _check_pool_args("maxpool_forward", x, size, stride)
+    n, c, h, w = x.shape
+    if size == stride and h % size == 0 and w % size == 0:
+        out = x.reshape(n, c, h // size, size, w // size, size).max(axis=(3, 5))
+        return out, ("tiles", x, size, stride)
+    return _maxpool_forward_general(x, size, stride)
+
+
+def _maxpool_forward_general(x, size, stride):
+    """The general path for any window and stride (tests force it to compare paths)."""
+    xp = xp_of(x)
+    _check_pool_args("maxpool_forward", x, size, stride)
+    windows = _flat_windows(x, size, stride)                  # (N, C, H', W', size*size)
+    first_max = xp.argmax(windows, axis=-1)
+    out = xp.take_along_axis(windows, first_max[..., None], axis=-1)[..., 0]
+    return out, ("windows", first_max, x.shape, size, stride)
+
+
+def maxpool_backward(dout, cache):
+    """dx: each dout[n, c, p, q] goes to the (first) max of its window; windows
+    that overlap add up. Returns dx of shape (N, C, H, W).
+    """
+    kind = cache[0]
+    xp = xp_of(dout)
+    if kind == "tiles":
+        _, x, s, _ = cache
+        n, c, h, w = x.shape
+        ho, wo = h // s, w // s
+        require_shape("maxpool_backward", "dout", dout, (n, c, ho, wo), "the forward output")
+        tiles = x.reshape(n, c, ho, s, wo, s).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, ho, wo, s * s)
+        dwin = _route_to_first_max(xp, xp.argmax(tiles, axis=-1), dout, s * s)
+        return dwin.reshape(n, c, ho, wo, s, s).transpose(0, 1, 2, 4, 3, 5).reshape(x.shape)
+    _, first_max, x_shape, size, stride = cache
+    require_shape("maxpool_backward", "dout", dout, first_max.shape, "the forward output")
+    dwin = _route_to_first_max(xp, first_max, dout, size * size)
+    n, c, ho, wo = first_max.shape
+    dwin = dwin.reshape(n, c, ho, wo, size, size).transpose(0, 1, 4, 5, 2, 3)
+    return add_windows(dwin, x_shape, stride)
+
+
+def _route_to_first_max(xp, first_max, dout, k):
+    """(N, C, H', W', k) window gradients: dout at the argmax position, 0 elsewhere."""
+    one_hot = first_max[..., None] == xp.arange(k)
+    return one_hot * dout[..., None]
+
+
+def _flat_windows(x, size, stride):
+    """Windows of x copied to (N, C, H', W', size*size), row-major inside a window."""
+    n, c = x.shape[:2]
+    view = window_view(x, size, size, stride)                 # (N, C, size, size, H', W')
+    ho, wo = view.shape[4:]
+    return view.transpose(0, 1, 4, 5, 2, 3).reshape(n, c, ho, wo, size * size)
+
+
+def _check_pool_args(layer, x, size, stride):
+    require_ndim(layer, "x", x, 4, "(N, C, H, W)")
+    require_positive_int(layer, "size", size)
+    require_positive_int(layer, "stride", stride)
+    h, w = x.shape[2:]
+    if h < size or w < size:
+        raise ShapeError(f"{layer}: window {size}x{size} does not fit input of shape {tuple(x.shape)}")
+    return output_size(h, size, stride), output_size(w, size, stride)
