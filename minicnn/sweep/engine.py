@@ -5,11 +5,15 @@
 them. The trial function is pluggable: ``minicnn.sweep.trial.train_trial``
 trains a real model; tests pass cheap fake objectives.
 """
+import time
 from pathlib import Path
 
 from . import report, runner
 from .spec import fingerprint, make_trials
 from .store import TrialStore
+
+PLOT_EVERY_S = 30.0
+"""While trials finish, summary.png is redrawn at most this often (and once at the end)."""
 
 
 def sweep_identity(spec, base_config, data):
@@ -44,18 +48,24 @@ def run_sweep(spec, trial_fn, data, out, base_config=None, best_config=None,
                        "space": spec.describe_space(), "trials": len(trials)})
     log(f"sweep {spec.name}: {len(trials)} trials ({spec.method}) -> {out}")
 
-    def refresh(_result=None):
+    last_plot = [time.monotonic()]
+
+    def refresh(_result=None, final=True):
+        # The table is rewritten after every trial; the plot at most every PLOT_EVERY_S.
+        plot_now = with_plot and (final or time.monotonic() - last_plot[0] >= PLOT_EVERY_S)
+        if plot_now:
+            last_plot[0] = time.monotonic()
         return report.write_report(store.root, spec, trials, store.results(trials),
-                                   best_config, with_plot=with_plot)
+                                   best_config, with_plot=plot_now)
 
     if all(store.finished(t) for t in trials):
         log(f"all {len(trials)} trials already finished: nothing to run")
         counts = {"skipped": len(trials), "ok": 0, "failed": 0}
     elif client is not None:
-        counts = runner.run_trials(client, trials, trial_fn, store, data, on_result=refresh, log=log)
+        counts = runner.run_trials(client, trials, trial_fn, store, data, on_result=lambda r: refresh(r, final=False), log=log)
     else:
         with runner.open_client(scheduler, workers, log=log) as own:
-            counts = runner.run_trials(own, trials, trial_fn, store, data, on_result=refresh, log=log)
+            counts = runner.run_trials(own, trials, trial_fn, store, data, on_result=lambda r: refresh(r, final=False), log=log)
     summary = refresh()
     summary["this_run"] = counts
     return summary

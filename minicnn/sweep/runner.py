@@ -10,11 +10,21 @@
   finished trials survive any later crash.
 
 Failures. A trial whose worker process dies (killed, out of memory, segfault)
-is re-run once on another worker by the scheduler (its ``allowed_failures`` is
-set to 1); if that worker dies too the trial is recorded as failed with Dask's
-``KilledWorker`` reason. A trial that *raises* is recorded as failed at once
-with the exception: a Python error in a seeded training run is deterministic,
-so running it again would fail the same way. Other trials go on either way.
+is run once more (``RETRIES``); if its worker dies again the trial is recorded
+as failed ("worker died on each of 2 attempts"). Dask reports a dead worker's
+tasks as ``KilledWorker`` (the scheduler's ``allowed-failures`` is set to 0 so
+it reports at the first death); the sweep then re-submits the trial itself,
+because only it knows whether the trial had *started* on that worker (each
+attempt counts its start in the scheduler's metadata): a trial that was merely
+queued behind the one that killed the worker is re-submitted without being
+charged an attempt. A trial that *raises* is recorded as failed at once with
+the exception: a Python error in a seeded training run is deterministic, so
+running it again would fail the same way. Other trials go on either way.
+
+A task's return value lives on its worker until the client fetches it; if the
+worker dies in between, Dask would train again. So each attempt also stores
+its outcome in the scheduler's metadata before returning, and a re-run
+returns that stored outcome at once.
 """
 import contextlib
 import logging
@@ -26,8 +36,11 @@ import uuid
 
 from ..errors import ConfigError
 
-ALLOWED_FAILURES = 1
-"""How many times a killed worker's trial is re-run before it is reported failed."""
+RETRIES = 1
+"""How many times a killed worker's trial is run again before it is reported failed."""
+
+METADATA_ROOT = "minicnn-sweep"
+"""Scheduler metadata key under which running sweeps keep attempt counts and outcomes."""
 
 BLAS_THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
@@ -69,8 +82,7 @@ def local_cluster(workers=None, backend=None):
     env = worker_env(backend)
     cluster = distributed.LocalCluster(
         n_workers=0 if devices else workers, threads_per_worker=1, processes=True,
-        host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR,
-        scheduler_kwargs={"allowed_failures": ALLOWED_FAILURES}, env=env)
+        host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR, env=env)
     if devices:
         # One worker per GPU: worker i sees only device devices[i % len(devices)].
         template = cluster.new_spec
@@ -81,10 +93,16 @@ def local_cluster(workers=None, backend=None):
     return cluster
 
 
-def _set_allowed_failures(dask_scheduler, n):
+def _configure_scheduler(dask_scheduler):
+    """Run on the scheduler: report a dead worker's tasks at once (see module docstring)."""
     old = dask_scheduler.allowed_failures
-    dask_scheduler.allowed_failures = n
+    dask_scheduler.allowed_failures = 0
     return old
+
+
+def configure_scheduler(client):
+    """Set the scheduler of ``client`` to report killed workers at once; returns the old setting."""
+    return client.run_on_scheduler(_configure_scheduler)
 
 
 @contextlib.contextmanager
@@ -101,9 +119,8 @@ def open_client(scheduler=None, workers=None, log=print):
             raise ConfigError(f"cannot reach the Dask scheduler at {scheduler} ({exc}); start it with "
                               "`dask scheduler` or drop --scheduler to use this machine") from exc
         with client:
-            old = client.run_on_scheduler(_set_allowed_failures, n=ALLOWED_FAILURES)
-            if old != ALLOWED_FAILURES:
-                log(f"scheduler {scheduler}: allowed-failures set from {old} to {ALLOWED_FAILURES}")
+            old = configure_scheduler(client)
+            log(f"scheduler {scheduler}: allowed-failures {old} -> 0 (the sweep retries killed trials itself)")
             log(f"scheduler {scheduler}: {len(client.scheduler_info()['workers'])} workers")
             yield client
         return
@@ -114,20 +131,25 @@ def open_client(scheduler=None, workers=None, log=print):
         yield client
 
 
-def execute(trial_fn, config, seed, data):
-    """Run one trial on a worker: ``trial_fn(config, seed, data)`` plus timing and where it ran."""
+def execute(trial_fn, config, seed, data, record):
+    """Run one attempt of a trial on a worker: ``trial_fn(config, seed, data)``, timed.
+
+    ``record`` is the trial's metadata key on the scheduler: the attempt adds
+    one to ``record + ["starts"]`` before training and stores its outcome at
+    ``record + ["outcome"]`` before returning; an outcome already stored there
+    is returned without training again.
+    """
+    client = _distributed().get_client()
+    done = client.get_metadata(record + ["outcome"], default=None)
+    if done is not None:
+        return done
+    client.set_metadata(record + ["starts"], client.get_metadata(record + ["starts"], default=0) + 1)
     start = time.perf_counter()
     metrics = trial_fn(config, seed, data)
-    return {"metrics": metrics, "duration_s": round(time.perf_counter() - start, 3),
-            "worker": f"{socket.gethostname()}:{os.getpid()}"}
-
-
-def _failure_reason(exc):
-    distributed = _distributed()
-    if isinstance(exc, distributed.KilledWorker):
-        return (f"worker died on each of {exc.allowed_failures + 1} attempts "
-                f"(last: {exc.last_worker.address})")
-    return f"{type(exc).__name__}: {exc}"
+    out = {"metrics": metrics, "duration_s": round(time.perf_counter() - start, 3),
+           "worker": f"{socket.gethostname()}:{os.getpid()}"}
+    client.set_metadata(record + ["outcome"], out)
+    return out
 
 
 def _score(metrics):
@@ -137,25 +159,32 @@ def _score(metrics):
     return float(metrics["val_acc"])
 
 
-def _record_done(store, trial, future):
-    """Write the result of a completed ``future`` for ``trial``; return the result record."""
+def _record_done(store, trial, outcome, future, starts):
+    """Write the result of ``trial`` and return it: ``outcome`` is what its attempt stored
+    (None if it has none), ``future`` its last task (for the error), ``starts`` its attempts."""
     base = {"key": trial.key, "index": trial.index, "seed": trial.seed, "params": trial.params}
-    if future.status == "finished":
-        out = future.result()
+    if outcome is not None:
+        metrics = outcome["metrics"]
         try:
-            score = _score(out["metrics"])
+            score = _score(metrics)
         except (TypeError, ValueError) as exc:
             result = dict(base, status="failed", error=str(exc))
             store.record(trial, result)
             return result
-        metrics = out["metrics"]
         result = dict(base, status="ok", val_acc=score, val_loss=metrics.get("val_loss"),
-                      duration_s=out["duration_s"], worker=out["worker"])
+                      duration_s=outcome["duration_s"], worker=outcome["worker"])
         store.record(trial, result, metrics)
         return result
-    exc = future.exception()
-    tb = "".join(traceback.format_tb(future.traceback())) if future.traceback() else None
-    result = dict(base, status="failed", error=_failure_reason(exc), traceback=tb)
+    exc = future.exception() if future.status == "error" else None
+    if exc is None:
+        error, tb = f"trial {future.status} (the cluster lost it)", None
+    elif isinstance(exc, _distributed().KilledWorker):
+        error = f"worker died on each of {starts} attempts (last: {exc.last_worker.address})"
+        tb = None
+    else:
+        error = f"{type(exc).__name__}: {exc}"
+        tb = "".join(traceback.format_tb(future.traceback())) if future.traceback() else None
+    result = dict(base, status="failed", error=error, traceback=tb)
     store.record(trial, result)
     return result
 
@@ -170,6 +199,7 @@ def run_trials(client, trials, trial_fn, store, data, on_result=None, log=print)
     Returns ``{"skipped": n, "ok": n, "failed": n}``.
     """
     distributed = _distributed()
+    configure_scheduler(client)
     counts = {"skipped": 0, "ok": 0, "failed": 0}
     pending = []
     for trial in trials:
@@ -179,21 +209,37 @@ def run_trials(client, trials, trial_fn, store, data, on_result=None, log=print)
             pending.append(trial)
     if counts["skipped"]:
         log(f"{counts['skipped']} of {len(trials)} trials already finished: skipped")
-    token = uuid.uuid4().hex[:8]
+    run = uuid.uuid4().hex[:12]
     futures = {}
+
+    def submit(trial):
+        record = [METADATA_ROOT, run, trial.key]
+        future = client.submit(execute, trial_fn, trial.config, trial.seed, data, record, pure=False,
+                               key=f"minicnn-trial-{trial.index}-{trial.key}-{run}-{uuid.uuid4().hex[:6]}")
+        futures[future] = trial
+        return future
+
     for trial in pending:
         store.prepare(trial)
-        future = client.submit(execute, trial_fn, trial.config, trial.seed, data, pure=False,
-                               key=f"minicnn-trial-{trial.index}-{trial.key}-{token}")
-        futures[future] = trial
+    queue = distributed.as_completed([submit(trial) for trial in pending])
     try:
-        for future in distributed.as_completed(list(futures)):
+        for future in queue:
             trial = futures.pop(future)
-            result = _record_done(store, trial, future)
-            future.release()
+            # The outcome is read from the scheduler, not from the task's worker, which may
+            # have died since the task finished.
+            record = client.get_metadata([METADATA_ROOT, run, trial.key], default={})
+            outcome, starts = record.get("outcome"), record.get("starts", 0)
+            killed = future.status == "error" and isinstance(future.exception(), distributed.KilledWorker)
+            if outcome is None and killed and starts <= RETRIES:
+                # its worker died while it ran (a first time) or while it waited: run it again
+                queue.add(submit(trial))
+                continue
+            result = _record_done(store, trial, outcome, future, starts)
+            client.cancel([future])  # stops a re-run Dask may have started for a lost result
             counts[result["status"]] += 1
             if result["status"] == "ok":
-                log(f"trial-{trial.index}: val_acc {result['val_acc']:.4f} ({result['duration_s']:.1f} s) {trial.params}")
+                log(f"trial-{trial.index}: val_acc {result['val_acc']:.4f} ({result['duration_s']:.1f} s) "
+                    f"{trial.params}")
             else:
                 log(f"trial-{trial.index}: FAILED: {result['error']}")
             if on_result:
@@ -201,4 +247,5 @@ def run_trials(client, trials, trial_fn, store, data, on_result=None, log=print)
     finally:
         if futures:
             client.cancel(list(futures))
+        client.set_metadata([METADATA_ROOT, run], None)  # free the run's records
     return counts
