@@ -49,6 +49,7 @@ class Layer:
         self.grads = {}
         self.buffers = {}
         self._cache = None
+        self.has_cache = False
 
     # -- shape bookkeeping ------------------------------------------------------
     def output_shape(self, in_shape):
@@ -64,18 +65,19 @@ class Layer:
         """Output for input ``x`` (batch first); keep the cache only if ``keep_cache``."""
         out, cache = self._forward(x, bool(train))
         self._cache = cache if keep_cache else None
+        self.has_cache = bool(keep_cache)
         return out
 
     def backward(self, dout):
         """Gradient w.r.t. the input of the last kept forward; fills ``grads``; frees the cache."""
-        if self._cache is None:
+        if not self.has_cache:
             raise MiniCNNError(f"layer {self.name}: backward called without a kept forward cache; "
                                "call forward(..., keep_cache=True) first")
-        cache, self._cache = self._cache, None
+        cache, self._cache, self.has_cache = self._cache, None, False
         return self._backward(dout, cache)
 
     def clear_cache(self):
-        self._cache = None
+        self._cache, self.has_cache = None, False
 
     @property
     def cache_nbytes(self):
@@ -95,7 +97,7 @@ class Layer:
             for k, v in store.items():
                 store[k] = backend.to_device(v, xp, dtype=dtype)
         self.grads = {}
-        self._cache = None
+        self.clear_cache()
         return self
 
     def describe(self):
@@ -268,8 +270,8 @@ class MaxPool(Layer):
 class Dropout(Layer):
     """Inverted dropout: zero each unit with probability ``p`` in training; identity in evaluation.
 
-    Masks come from a generator derived from ``(seed, number of training
-    forwards so far)``, so the randomness is reproducible from two integers on
+    Masks come from a generator derived from ``(*seed, number of training
+    forwards so far)`` (``seed`` an int or a tuple of ints), so the randomness is reproducible from two integers on
     NumPy and CuPy alike and is checkpointed as the counter ``calls``. Setting
     ``mask`` (a 0/1 keep mask shaped like the input) fixes the mask, as
     gradient checks need.
@@ -280,12 +282,12 @@ class Dropout(Layer):
     def __init__(self, name, p, seed=0):
         super().__init__(name)
         self.p = float(p)
-        self.seed = int(seed)
+        self.seed = tuple(int(s) for s in np.atleast_1d(seed))
         self.calls = 0
         self.mask = None
 
     def _rng(self, xp):
-        words = np.random.SeedSequence([self.seed, self.calls]).generate_state(2, np.uint32)
+        words = np.random.SeedSequence([*self.seed, self.calls]).generate_state(2, np.uint32)
         return backend.default_rng(int(words[0]) << 31 | int(words[1]) >> 1, xp)
 
     def _forward(self, x, train):

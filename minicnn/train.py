@@ -130,7 +130,8 @@ class Trainer:
             [float(w) for w in backend.to_numpy(class_weights)], "patience": patience,
             "train_eval_size": int(train_eval_size), "eval_batch_size": int(eval_batch_size),
             "log_every": int(log_every), "checkpoint_every": int(checkpoint_every),
-            "restore_best": bool(restore_best), "augment": None if augment is None else repr(augment)}
+            "restore_best": bool(restore_best),
+            "augment": None if augment is None else (augment.to_dict() if hasattr(augment, "to_dict") else repr(augment))}
         self._check_config(train_data, val_data, augment)
         self.augment = augment
         self.out_dir = out_dir
@@ -353,7 +354,12 @@ class Trainer:
         if state is None or extras["optimizer"] is None:
             raise ConfigError(f"{path} holds a model but no training state; it cannot be resumed")
         cfg = dict(state["config"])
-        cfg.pop("augment")
+        augment = cfg.pop("augment")
+        if isinstance(augment, dict):
+            from .data.augment import Augmenter
+            cfg["augment"] = Augmenter.from_config(augment)
+        elif augment is not None and "augment" not in overrides:
+            raise ConfigError(f"{path} was trained with a custom augmenter ({augment}); pass augment=... to resume")
         kwargs = {**cfg, "out_dir": os.path.dirname(os.path.abspath(path)),
                   "preprocess": extras["preprocess"] or None, "preprocess_info": extras["preprocess_info"]}
         kwargs.update(overrides)
