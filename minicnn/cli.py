@@ -16,6 +16,8 @@ COMMAND_MODULES = [
     "minicnn.data.cli",
     "minicnn.train_cli",
     "minicnn.gradcheck_cli",
+    "minicnn.experiment_cli",
+    "minicnn.sweep.cli",
 ]
 
 

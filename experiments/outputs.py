@@ -1,0 +1,124 @@
+"""The files of one finished run: metrics.json, per_class.md, curves.png, confusion.png.
+
+``metrics.json`` is the record every number in the report comes from; its
+keys (schema 1)::
+
+    schema, model, run_id, reduced, reductions, data {source, kind, n_train, n_val, n_test},
+    val / test {accuracy, loss, n, per_class_accuracy {class: acc}, confusion_matrix [[...]]},
+    best_epoch, epochs_run, iterations, history {...per epoch/iteration curves...},
+    timing {wall_time_s, train_time_s, train_images, images_per_s},
+    hardware {...}, backend, seed, git {commit, dirty}, config {...the full run config...},
+    started_at, finished_at
+"""
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from minicnn.metrics import per_class_accuracy
+
+from . import paper
+
+SCHEMA = 1
+METRICS_KEYS = ("schema", "model", "run_id", "reduced", "reductions", "data", "val", "test", "best_epoch",
+                "epochs_run", "iterations", "history", "timing", "hardware", "backend", "seed", "git",
+                "config", "started_at", "finished_at")
+SPLIT_KEYS = ("accuracy", "loss", "n", "per_class_accuracy", "confusion_matrix")
+
+
+def split_metrics(cm, loss, class_names=paper.CLASS_NAMES):
+    """The metrics of one split from its confusion matrix (C, C) and mean loss.
+
+    accuracy = trace(cm) / sum(cm); per-class accuracy = recall of each class
+    (None for a class with no examples).
+    """
+    cm = np.asarray(cm, dtype=np.int64)
+    per_class = per_class_accuracy(cm)
+    return {
+        "accuracy": float(np.trace(cm) / cm.sum()),
+        "loss": float(loss),
+        "n": int(cm.sum()),
+        "per_class_accuracy": {name: (None if math.isnan(a) else float(a)) for name, a in zip(class_names, per_class)},
+        "confusion_matrix": cm.tolist(),
+    }
+
+
+def write_metrics(path, metrics):
+    """Write ``metrics`` (a dict with METRICS_KEYS) as pretty JSON; returns the path."""
+    missing = [k for k in METRICS_KEYS if k not in metrics]
+    if missing:
+        raise ValueError(f"metrics for {path} lack {', '.join(missing)}")
+    path = Path(path)
+    path.write_text(json.dumps(_plain(metrics), indent=1) + "\n", encoding="utf-8")
+    return path
+
+
+def read_metrics(path):
+    """The dict of a metrics.json file (checked for the schema-1 keys)."""
+    metrics = json.loads(Path(path).read_text(encoding="utf-8"))
+    missing = [k for k in METRICS_KEYS if k not in metrics]
+    if missing:
+        raise ValueError(f"{path}: not a minicnn metrics.json (missing {', '.join(missing)})")
+    return metrics
+
+
+def _plain(obj):
+    """``obj`` with NumPy scalars/arrays made JSON-able and NaN written as null."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _plain(obj.tolist())
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def pct(value, digits=1):
+    """"54.3%" for 0.543; an em dash for None."""
+    return "—" if value is None else f"{100 * value:.{digits}f}%"
+
+
+def per_class_table(metrics):
+    """Markdown table: per-class test accuracy, ours beside the paper's and the TF re-implementation's.
+
+    The paper reports per-class numbers only for shallow and deep; a hybrid
+    run is set beside its base CNN's numbers, labelled as such.
+    """
+    model = metrics["model"]
+    ref_model = model if model in paper.PAPER and "per_class_test" in paper.PAPER[model] else paper.base_model(model)
+    ours_val = metrics["val"]["per_class_accuracy"]
+    ours_test = metrics["test"]["per_class_accuracy"]
+    counts = np.asarray(metrics["test"]["confusion_matrix"]).sum(axis=1)
+    paper_pc = paper.reference(ref_model, "paper").get("per_class_test", {})
+    tf_pc = paper.reference(ref_model, "tf").get("per_class_test", {})
+    suffix = "" if ref_model == model else f" ({ref_model})"
+    lines = [f"| class | test images | ours val | ours test | paper test{suffix} | TF re-impl. test{suffix} |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for i, name in enumerate(paper.CLASS_NAMES):
+        lines.append(f"| {name} | {counts[i]} | {pct(ours_val.get(name))} | {pct(ours_test.get(name))} | "
+                     f"{pct(paper_pc.get(name))} | {pct(tf_pc.get(name))} |")
+    lines.append(f"| **all** | {int(counts.sum())} | {pct(metrics['val']['accuracy'])} | "
+                 f"{pct(metrics['test']['accuracy'])} | {pct(paper.reference(ref_model, 'paper').get('test'))} | "
+                 f"{pct(paper.reference(ref_model, 'tf').get('test'))} |")
+    return "\n".join(lines)
+
+
+def write_per_class(path, metrics):
+    """per_class.md of one run: a heading naming the run, the table, the caveats."""
+    model = metrics["model"]
+    label = " — REDUCED run: " + "; ".join(metrics["reductions"]) if metrics["reduced"] else ""
+    text = [f"# Per-class accuracy: {paper.MODEL_TITLES.get(model, model)}, run {metrics['run_id']}{label}", "",
+            f"Data: {metrics['data']['source']}. Best epoch {metrics['best_epoch']} of {metrics['epochs_run']} "
+            "(by validation accuracy). Per-class accuracy is the recall of each class "
+            "(diagonal of the row-normalized confusion matrix).", "",
+            per_class_table(metrics), ""]
+    if model not in paper.PAPER or "per_class_test" not in paper.PAPER.get(model, {}):
+        text.append(f"The paper gives per-class numbers only for the shallow and deep CNNs; "
+                    f"the reference columns are those of the {paper.base_model(model)} CNN.\n")
+    Path(path).write_text("\n".join(text), encoding="utf-8")
+    return path

@@ -1,0 +1,278 @@
+"""Collect every finished run into one report: ``python -m experiments.report [--results results]``.
+
+Reads ``<results>/*/metrics.json`` (nothing else: every number in the report
+comes from those files, the paper's from ``experiments.paper``) and writes
+``<results>/REPORT.md``:
+
+1. a table per run: our validation/test accuracy beside the paper's and the
+   TF re-implementation's, with the protocol (full or REDUCED and how), the
+   hardware, the wall time, the throughput and the commit;
+2. the paper's questions — does depth help? does HOG help? — answered from our
+   runs, or "not yet measured" when a needed run is missing;
+3. how far we fall short of the paper, per model, with the likely reason;
+4. the per-class test accuracy of our shallow and deep CNNs beside the paper's;
+5. per run: the per-class table, the training curves and the confusion matrix.
+
+Runs on data other than FER-2013 (the synthetic faces) and ``--quick`` smoke
+runs are listed apart and never used for the comparisons or the answers.
+"""
+import argparse
+import math
+import sys
+from pathlib import Path
+
+from . import paper
+from .outputs import pct, per_class_table, read_metrics
+from .provenance import describe_hardware
+
+REPORT_NAME = "REPORT.md"
+
+
+def collect_runs(results):
+    """Every readable ``<results>/*/metrics.json`` as a metrics dict with ``"folder"`` added, sorted by name.
+
+    Unreadable files are reported on stderr and skipped.
+    """
+    runs = []
+    for path in sorted(Path(results).glob("*/metrics.json")):
+        try:
+            metrics = read_metrics(path)
+        except (ValueError, OSError) as exc:
+            print(f"experiments.report: skipping {path}: {exc}", file=sys.stderr)
+            continue
+        metrics["folder"] = path.parent.name
+        runs.append(metrics)
+    return runs
+
+
+def protocol_key(run):
+    """What must match for two runs to be compared like for like: epochs, flips, data limits."""
+    train = run["config"]["train"]
+    limits = run["config"].get("data_limits", {})
+    return (train["epochs"], train["flips"], tuple(sorted((k, v) for k, v in limits.items())))
+
+
+def _amount(run):
+    """Rank runs of one model: the paper's protocol first, then the most training, then the newest."""
+    return (not run["reduced"], run["timing"]["train_images"], run["finished_at"])
+
+
+def main_run(runs, model):
+    """The run that represents ``model`` (see ``_amount``), or None."""
+    mine = [r for r in runs if r["model"] == model]
+    return max(mine, key=_amount) if mine else None
+
+
+def comparable_pair(runs, a, b):
+    """(run of a, run of b, like_for_like): the most-trained pair with one protocol, else each model's main run."""
+    pairs = [(x, y) for x in runs if x["model"] == a for y in runs if y["model"] == b
+             if protocol_key(x) == protocol_key(y)]
+    if pairs:
+        x, y = max(pairs, key=lambda p: (_amount(p[0]), _amount(p[1])))
+        return x, y, True
+    x, y = main_run(runs, a), main_run(runs, b)
+    return x, y, False
+
+
+def difference_verdict(ours_a, ours_b, n):
+    """Words for accuracy ``ours_b - ours_a`` on a test set of ``n`` images.
+
+    A difference is called real when it exceeds twice its standard error,
+    ``2 * sqrt(pa(1-pa)/n + pb(1-pb)/n)`` (the two accuracies treated as
+    independent binomial estimates).
+    """
+    se = math.sqrt(ours_a * (1 - ours_a) / n + ours_b * (1 - ours_b) / n)
+    delta = ours_b - ours_a
+    if delta > 2 * se:
+        word = "yes"
+    elif delta < -2 * se:
+        word = "no, it is worse"
+    else:
+        word = "no clear difference"
+    return word, delta, 2 * se
+
+
+def _run_label(run):
+    return f"`{run['folder']}`" + (" (REDUCED)" if run["reduced"] else "")
+
+
+def answer(runs, question):
+    """Markdown answer to "depth" (shallow vs deep) or "hog" (CNN vs CNN + HOG) from FER-2013 runs."""
+    pairs = [("shallow", "deep")] if question == "depth" else [("shallow", "shallow_hog"), ("deep", "deep_hog")]
+    lines = []
+    for a, b in pairs:
+        x, y, like = comparable_pair(runs, a, b)
+        title = f"{paper.MODEL_TITLES[a]} → {paper.MODEL_TITLES[b]}"
+        missing = [m for m, r in ((a, x), (b, y)) if r is None]
+        if missing:
+            lines.append(f"- {title}: **not yet measured** (no FER-2013 run of {' or '.join(missing)}).")
+            continue
+        word, delta, margin = difference_verdict(x["test"]["accuracy"], y["test"]["accuracy"], y["test"]["n"])
+        val_delta = y["val"]["accuracy"] - x["val"]["accuracy"]
+        text = (f"- {title}: **{word}** — test {pct(x['test']['accuracy'])} → {pct(y['test']['accuracy'])} "
+                f"({100 * delta:+.1f} points; differences within ±{100 * margin:.1f} points are noise at "
+                f"n = {y['test']['n']}), validation {pct(x['val']['accuracy'])} → {pct(y['val']['accuracy'])} "
+                f"({100 * val_delta:+.1f} points); runs {_run_label(x)} and {_run_label(y)}")
+        if not like:
+            text += ". Caution: these runs used different protocols, so the comparison is not like for like"
+        if x["reduced"] or y["reduced"]:
+            text += ". From reduced runs: it answers the question for this budget, not for the paper's protocol"
+        lines.append(text + ".")
+    lines.append(f"- The paper's answer: {paper.CONCLUSIONS[question]}.")
+    return "\n".join(lines)
+
+
+def shortfall(runs):
+    """Markdown lines: for each model with paper numbers, our main run's gap to the paper and why we think so."""
+    lines = []
+    for model in paper.MODELS:
+        run = main_run(runs, model)
+        ref = paper.reference(model, "paper")
+        target = paper.validation_target(model)
+        if run is None:
+            lines.append(f"- {paper.MODEL_TITLES[model]}: not yet measured.")
+            continue
+        gap = target - run["val"]["accuracy"]
+        what = "validation" + ("" if ref.get("val") is not None else " (read off the paper's plot)")
+        if gap <= 0:
+            lines.append(f"- {paper.MODEL_TITLES[model]}: {_run_label(run)} reaches {pct(run['val']['accuracy'])} "
+                         f"{what}, at or above the paper's {pct(target)}.")
+            continue
+        text = (f"- {paper.MODEL_TITLES[model]}: {_run_label(run)} falls short of the paper's {what} "
+                f"{pct(target)} by **{100 * gap:.1f} points** ({pct(run['val']['accuracy'])})")
+        if ref.get("test") is not None:
+            text += f" and of its test {pct(ref['test'])} by {100 * (ref['test'] - run['test']['accuracy']):.1f} points"
+        if run["reduced"]:
+            text += (f". Likely reason: the reduced protocol ({'; '.join(run['reductions'])})"
+                     + (f"; the best validation accuracy came in the last epoch ({run['best_epoch']} of "
+                        f"{run['epochs_run']}), so training had not converged"
+                        if run["best_epoch"] == run["epochs_run"] else ""))
+        else:
+            text += (". The protocol was the paper's, so the gap lies in what the paper leaves open "
+                     "(optimizer, dropout rates, initialization, schedule: see experiments/CONFIGS.md)")
+        lines.append(text + ".")
+    return "\n".join(lines)
+
+
+def _minutes(seconds):
+    return f"{seconds / 60:.1f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
+
+
+def comparable(run):
+    """True for a run that may stand beside the paper: on FER-2013 and not a --quick smoke run."""
+    return run["data"]["kind"] == "fer2013" and not run["config"].get("quick", False)
+
+
+def results_table(runs, references=True):
+    """Markdown table: one row per run, ours beside the paper's and the TF re-implementation's (``references``)."""
+    ref_head = "paper val | paper test | TF re-impl. val | TF re-impl. test | " if references else ""
+    lines = ["| model | run | data | protocol | epochs (best / run) | ours val | ours test | " + ref_head +
+             "hardware | backend | training time | wall time | train img/s | commit |",
+             "|---|---|---|---|---|---:|---:|" + ("---:|" * 4 if references else "") + "---|---|---:|---:|---:|---|"]
+    for run in sorted(runs, key=lambda r: (paper.MODELS.index(r["model"]) if r["model"] in paper.MODELS else 99,
+                                           r["folder"])):
+        ref, tf = paper.reference(run["model"], "paper"), paper.reference(run["model"], "tf")
+        paper_val = pct(ref.get("val")) if ref.get("val") is not None else (
+            f"~{pct(ref['val_curve_best'], 0)} (plot)" if ref.get("val_curve_best") else "—")
+        protocol = "**REDUCED**: " + "; ".join(run["reductions"]) if run["reduced"] else "full (the paper's)"
+        commit = run["git"]["commit"][:10] + (" (uncommitted changes)" if run["git"].get("dirty") else "")
+        ref_cells = (f"{paper_val} | {pct(ref.get('test'))} | {pct(tf.get('val'))} | {pct(tf.get('test'))} | "
+                     if references else "")
+        lines.append(
+            f"| {paper.MODEL_TITLES.get(run['model'], run['model'])} | `{run['folder']}` | {run['data']['kind']} | "
+            f"{protocol} | {run['best_epoch']} / {run['epochs_run']} | {pct(run['val']['accuracy'])} | "
+            f"{pct(run['test']['accuracy'])} | {ref_cells}{describe_hardware(run['hardware'])} | {run['backend']} | "
+            f"{_minutes(run['timing']['train_time_s'])} | {_minutes(run['timing']['wall_time_s'])}"
+            f"{' (last session; resumed)' if run['timing'].get('resumed') else ''} | "
+            f"{run['timing']['images_per_s']:.0f} | `{commit}` |")
+    return "\n".join(lines)
+
+
+def per_class_overview(runs):
+    """Markdown table: per-class test accuracy of our main shallow and deep runs beside the paper's and TF's."""
+    mains = {m: main_run(runs, m) for m in ("shallow", "deep")}
+    head, rule = ["class"], ["---"]
+    for m, run in mains.items():
+        head += [f"{m} ours" + (" (REDUCED)" if run and run["reduced"] else ""), f"{m} paper", f"{m} TF re-impl."]
+        rule += ["---:"] * 3
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(rule) + "|"]
+    for name in paper.CLASS_NAMES:
+        cells = [name]
+        for m, run in mains.items():
+            ours = run["test"]["per_class_accuracy"].get(name) if run else None
+            cells += [pct(ours) if run else "not yet measured",
+                      pct(paper.reference(m, "paper")["per_class_test"][name]),
+                      pct(paper.reference(m, "tf")["per_class_test"][name])]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def run_section(run):
+    """Markdown for one run: per-class table and its figures (paths relative to REPORT.md)."""
+    folder = run["folder"]
+    return "\n".join([
+        f"### {paper.MODEL_TITLES.get(run['model'], run['model'])}: `{folder}`"
+        + (" — REDUCED" if run["reduced"] else ""), "",
+        f"Data: {run['data']['source']}; {run['data']['n_train_per_epoch']} training images per epoch. "
+        f"Seed {run['seed']}. Started {run['started_at']}, finished {run['finished_at']}. "
+        f"Best epoch {run['best_epoch']} of {run['epochs_run']} ({run['iterations']} iterations).", "",
+        per_class_table(run), "",
+        f"![training curves]({folder}/curves.png)", "",
+        f"![confusion matrix]({folder}/confusion.png)", ""])
+
+
+def build_report(runs):
+    """The text of REPORT.md from a list of metrics dicts (each with ``folder``)."""
+    fer = [r for r in runs if comparable(r)]
+    other = [r for r in runs if not comparable(r)]
+    dirty = [r["folder"] for r in runs if r["git"].get("dirty")]
+    parts = [
+        "# Results: Alizadeh & Fazel's experiments, rerun with minicnn", "",
+        f"Generated by `python -m experiments.report` from {len(runs)} `metrics.json` file(s) in this folder; "
+        "every number of ours below is read from them, the paper's from `experiments/paper.py` (PAPER.md). "
+        "Accuracies are of the epoch with the best validation accuracy. Runs marked **REDUCED** did less "
+        "than the paper's protocol (30 epochs for the shallow models, 35 for the deep, batch 128, over the "
+        "flipped training set) and list exactly what was reduced.", ""]
+    if dirty:
+        parts += [f"**Warning:** run(s) {', '.join(dirty)} were made with uncommitted code changes.", ""]
+    parts += ["## Our accuracy beside the paper's", ""]
+    parts += [results_table(fer) if fer else "No FER-2013 run yet: every comparison below is not yet measured.", ""]
+    parts += ["The paper's own confusion matrices give lower test accuracy than its text "
+              f"({pct(paper.PAPER['shallow']['test_from_confusion'])} shallow, "
+              f"{pct(paper.PAPER['deep']['test_from_confusion'])} deep); the hybrid models' numbers are read off "
+              "its validation plots.", "",
+              "## The paper's questions, answered by our runs", "",
+              "**Does depth help?**", "", answer(fer, "depth"), "",
+              "**Does HOG help?**", "", answer(fer, "hog"), "",
+              "## Where we fall short of the paper", "", shortfall(fer), "",
+              "## Per-class test accuracy", "", per_class_overview(fer), "",
+              "## Each run: per-class accuracy and figures", ""]
+    parts += [run_section(r) for r in sorted(fer, key=lambda r: r["folder"])] or ["No FER-2013 run yet.", ""]
+    if other:
+        parts += ["## Other runs (synthetic data or --quick smoke runs: not comparable to the paper)", "",
+                  results_table(other, references=False), ""]
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def write_report(results="results"):
+    """Write ``<results>/REPORT.md`` from the runs found there; return its path."""
+    path = Path(results) / REPORT_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(build_report(collect_runs(results)), encoding="utf-8")
+    return path
+
+
+def add_arguments(parser):
+    parser.add_argument("--results", default="results", help="folder holding <model>-<run>/metrics.json")
+    return parser
+
+
+def main(argv=None):
+    args = add_arguments(argparse.ArgumentParser(prog="python -m experiments.report",
+                                                 description=__doc__.split("\n\n")[0])).parse_args(argv)
+    print(f"wrote {write_report(args.results)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
