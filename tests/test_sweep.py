@@ -5,6 +5,7 @@ Trial functions live at module level so the worker processes can import them.
 Fake trials get the test's tmp folder as their ``data`` and leave one marker
 line per attempt there, which is how the tests count attempts.
 """
+import functools
 import json
 import math
 import os
@@ -250,3 +251,29 @@ def test_local_workers_run_single_threaded_blas_on_the_chosen_backend(client, tm
     run_sweep(parse_spec(spec), env_objective, str(tmp_path), tmp_path / "s", client=client, log=quiet)
     metrics = json.loads((tmp_path / "s" / "trial-0" / "metrics.json").read_text())
     assert metrics["omp"] == "1" and metrics["backend"] == "numpy"
+
+
+# --------------------------------------------------------------------------- the real training trial
+
+TINY = Path(__file__).resolve().parents[1] / "docs" / "sweeps" / "tiny_synthetic.json"
+
+
+def test_a_real_training_sweep_on_synthetic_faces_prefers_a_learning_rate_that_learns(client, tmp_path, capsys):
+    from minicnn.cli import main
+    from minicnn.sweep import load_spec
+    from minicnn.sweep.trial import resolve_base, train_trial
+
+    spec = load_spec(TINY)  # lr 1e-9 (nothing learned) against lr 3e-3, 3 epochs on 700 faces
+    out = tmp_path / "tiny"
+    summary = run_sweep(spec, functools.partial(train_trial, **spec.run), "synthetic", out,
+                        base_config=resolve_base(spec.base), client=client, log=quiet)
+    assert summary["counts"]["ok"] == 2
+    assert summary["best"]["params"] == {"train.lr": 3e-3}
+    assert summary["best"]["val_acc"] > summary["ranking"][1]["val_acc"] + 0.05
+    metrics = json.loads((out / f"trial-{summary['best']['trial']}" / "metrics.json").read_text())
+    assert metrics["val"]["accuracy"] == summary["best"]["val_acc"] and metrics["reduced"]
+    best = json.loads((out / "best_config.json").read_text())
+    assert best["train"]["lr"] == 3e-3 and best["seed"] == summary["best"]["seed"]
+    # the command on the same sweep finds every trial finished: no cluster, no training
+    assert main(["sweep", str(TINY), "--data", "synthetic", "--out", str(out)]) == 0
+    assert "all 2 trials already finished" in capsys.readouterr().out

@@ -20,7 +20,7 @@ def sweep_identity(spec, base_config, data):
     """Hash of everything that defines a sweep's trials except their count."""
     dims = [[d.path, d.kind, d.values, d.low, d.high, d.num] for d in spec.dims]
     return fingerprint({"base": base_config, "space": dims, "method": spec.method,
-                        "seed": spec.seed, "data": data})
+                        "seed": spec.seed, "run": spec.run or {}, "data": data})
 
 
 def run_sweep(spec, trial_fn, data, out, base_config=None, best_config=None,
@@ -44,7 +44,7 @@ def run_sweep(spec, trial_fn, data, out, base_config=None, best_config=None,
     trials = make_trials(spec, base_config)
     store = TrialStore(Path(out))
     store.check_sweep({"identity": sweep_identity(spec, base_config, data), "name": spec.name,
-                       "data": data, "method": spec.method, "seed": spec.seed,
+                       "data": data, "run": spec.run or {}, "method": spec.method, "seed": spec.seed,
                        "space": spec.describe_space(), "trials": len(trials)})
     log(f"sweep {spec.name}: {len(trials)} trials ({spec.method}) -> {out}")
 

@@ -4,13 +4,16 @@
 
     {"name":   "shallow-lr-reg",          optional; default: the file's name
      "base":   {... a full config ...},   or a name the trial resolves (e.g. "shallow")
+     "run":    {"epochs": 5, "subset": 2000},   options passed to every trial run
      "space":  {"train.lr": {"loguniform": [1e-4, 1e-1]}, ...},   see space.py
      "method": "random",                  "grid" (default) or "random"
      "trials": 12,                        random search only
      "seed":   0}                         seeds the sampling and every trial
 
 Each point of the space becomes a :class:`Trial`: the base config with the
-point's values set, and its own seed derived from (sweep seed, trial index).
+point's values set, and its own seed derived from (sweep seed, trial index);
+a config with a top-level "seed" field gets the trial's seed there too, so a
+saved trial config trains again exactly.
 A trial's ``key`` hashes its config and seed: the same trial always has the
 same key, which is how a re-run recognizes finished trials.
 """
@@ -24,7 +27,7 @@ import numpy as np
 from ..errors import ConfigError
 from . import space as space_mod
 
-KNOWN_FIELDS = {"name", "base", "space", "method", "trials", "seed"}
+KNOWN_FIELDS = {"name", "base", "run", "space", "method", "trials", "seed"}
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class SweepSpec:
     method: str = "grid"
     trials: int = None
     seed: int = 0
+    run: dict = None
 
     def describe_space(self):
         """{path: "loguniform[1e-4, 0.1]" ...} for reports."""
@@ -76,9 +80,12 @@ def parse_spec(raw, name="sweep"):
     seed = raw.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ConfigError(f"sweep \"seed\" must be a non-negative integer, got {seed!r}")
+    run = raw.get("run", {})
+    if not isinstance(run, dict):
+        raise ConfigError(f"sweep \"run\" must be an object of run options such as {{\"epochs\": 5}}, got {run!r}")
     return SweepSpec(name=str(raw.get("name", name)), base=raw["base"],
                      dims=space_mod.parse_space(raw.get("space")),
-                     method=raw.get("method", "grid"), trials=raw.get("trials"), seed=seed)
+                     method=raw.get("method", "grid"), trials=raw.get("trials"), seed=seed, run=run)
 
 
 def load_spec(path):
@@ -100,6 +107,8 @@ def make_trials(spec, base_config):
     for index, point in enumerate(points):
         config = space_mod.apply_point(base_config, point)
         seed = trial_seed(spec.seed, index)
+        if "seed" in config:
+            config["seed"] = seed
         trials.append(Trial(index=index, params=point, config=config, seed=seed,
                             key=fingerprint({"config": config, "seed": seed})))
     return trials
