@@ -9,7 +9,6 @@ import functools
 import json
 import math
 import os
-import time
 from pathlib import Path
 
 import numpy as np
@@ -41,14 +40,9 @@ def peaked_objective(config, seed, data):
 
 
 def crashing_objective(config, seed, data):
-    """Kills its worker process: on the first attempt ("first") or on every attempt ("always").
-
-    It dies a moment after starting, as a real trial dies mid-training: a worker
-    process that dies while its nanny is still starting it may not be restarted.
-    """
+    """Kills its worker process: on the first attempt ("first") or on every attempt ("always")."""
     attempt = _mark(data, seed)
     if config["crash"] == "always" or (config["crash"] == "first" and attempt == 1):
-        time.sleep(1.5)
         os._exit(1)
     return {"val_acc": 0.5}
 
@@ -72,8 +66,7 @@ def attempts(data, seed=None):
 @pytest.fixture(scope="module")
 def client():
     """A local Dask cluster of 2 single-thread worker processes, loopback only."""
-    cluster = runner.local_cluster(workers=2, backend="numpy")
-    with cluster, distributed.Client(cluster) as c:
+    with runner.local_cluster(workers=2, backend="numpy") as cluster, distributed.Client(cluster) as c:
         c.wait_for_workers(2)
         yield c
 
@@ -206,28 +199,15 @@ def test_a_folder_holding_another_sweep_is_refused(client, tmp_path):
         run_sweep(parse_spec(other), peaked_objective, str(tmp_path), out, client=client, log=quiet)
 
 
-def _crash_sweep(client, tmp_path, crash):
-    """A sweep of two trials, one that never crashes and one with the given ``crash``.
-
-    One crashing trial per sweep: the tests kill one worker at a time.
-    """
-    spec = {"base": {"crash": "never"}, "space": {"crash": ["never", crash]}}
+def test_a_killed_worker_loses_only_its_trial_which_is_retried_once_then_reported_failed(client, tmp_path):
+    # 3 trials on 2 workers: the two crashing ones kill workers, at times both at once,
+    # and a trial queued behind a crashing one loses its worker without having started.
+    spec = {"base": {"crash": "never"}, "space": {"crash": ["never", "first", "always"]}}
     summary = run_sweep(parse_spec(spec), crashing_objective, str(tmp_path), tmp_path / "sweep",
                         client=client, log=quiet)
     seeds = {r["params"]["crash"]: r["seed"] for r in summary["ranking"] + summary["failed"]}
-    return summary, {c: attempts(tmp_path, seed) for c, seed in seeds.items()}
-
-
-def test_a_killed_worker_loses_only_its_trial_which_is_retried_once(client, tmp_path):
-    summary, tries = _crash_sweep(client, tmp_path, "first")
-    assert tries == {"never": 1, "first": 2}
-    assert summary["counts"] == {"trials": 2, "ok": 2, "failed": 0, "pending": 0}
-
-
-def test_a_trial_that_kills_its_worker_twice_is_reported_failed(client, tmp_path):
-    summary, tries = _crash_sweep(client, tmp_path, "always")
-    assert tries == {"never": 1, "always": 2}
-    assert summary["counts"] == {"trials": 2, "ok": 1, "failed": 1, "pending": 0}
+    assert {c: attempts(tmp_path, seed) for c, seed in seeds.items()} == {"never": 1, "first": 2, "always": 2}
+    assert summary["counts"] == {"trials": 3, "ok": 2, "failed": 1, "pending": 0}
     (failed,) = summary["failed"]
     assert failed["params"] == {"crash": "always"}
     assert "worker died on each of 2 attempts" in failed["error"]
@@ -251,6 +231,20 @@ def test_local_workers_run_single_threaded_blas_on_the_chosen_backend(client, tm
     run_sweep(parse_spec(spec), env_objective, str(tmp_path), tmp_path / "s", client=client, log=quiet)
     metrics = json.loads((tmp_path / "s" / "trial-0" / "metrics.json").read_text())
     assert metrics["omp"] == "1" and metrics["backend"] == "numpy"
+
+
+def _worker_env():
+    return {k: os.environ.get(k) for k in ("CUDA_VISIBLE_DEVICES", "MINICNN_BACKEND", "OMP_NUM_THREADS")}
+
+
+def test_on_cupy_the_local_cluster_has_one_worker_per_visible_gpu(monkeypatch):
+    # No GPU is needed: the workers only report the environment they were given.
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5")
+    with runner.local_cluster(backend="cupy") as cluster, distributed.Client(cluster) as c:
+        c.wait_for_workers(2)
+        envs = sorted(c.run(_worker_env).values(), key=lambda e: e["CUDA_VISIBLE_DEVICES"])
+    assert envs == [{"CUDA_VISIBLE_DEVICES": "3", "MINICNN_BACKEND": "cupy", "OMP_NUM_THREADS": "1"},
+                    {"CUDA_VISIBLE_DEVICES": "5", "MINICNN_BACKEND": "cupy", "OMP_NUM_THREADS": "1"}]
 
 
 # --------------------------------------------------------------------------- the real training trial

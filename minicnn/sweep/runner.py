@@ -69,8 +69,17 @@ def worker_env(backend):
     return env
 
 
+@contextlib.contextmanager
 def local_cluster(workers=None, backend=None):
-    """A LocalCluster for this machine (see module docstring); ``workers`` overrides the count."""
+    """A LocalCluster for this machine (see module docstring), closed on exit.
+
+    ``workers`` overrides the worker count. While the cluster lives, Dask's
+    ``distributed.deploy.lost-worker-timeout`` is set to a day: otherwise the
+    cluster closes for good the nanny of a worker that happens to be dead (just
+    killed, restarting) 15 s after an earlier death of that worker, and the
+    sweep would lose that worker slot.
+    """
+    import dask
     distributed = _distributed()
     backend = backend or os.environ.get("MINICNN_BACKEND", "numpy").strip().lower() or "numpy"
     devices = gpu_devices() if backend == "cupy" else None
@@ -80,17 +89,22 @@ def local_cluster(workers=None, backend=None):
     if not isinstance(workers, int) or workers < 1:
         raise ConfigError(f"--workers must be a positive integer, got {workers!r}")
     env = worker_env(backend)
-    cluster = distributed.LocalCluster(
-        n_workers=0 if devices else workers, threads_per_worker=1, processes=True,
-        host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR, env=env)
-    if devices:
-        # One worker per GPU: worker i sees only device devices[i % len(devices)].
-        template = cluster.new_spec
-        for i in range(workers):
-            options = dict(template["options"], env=dict(env, CUDA_VISIBLE_DEVICES=devices[i % len(devices)]))
-            cluster.worker_spec[i] = {"cls": template["cls"], "options": options}
-        cluster.scale(workers)
-    return cluster
+    with dask.config.set({"distributed.deploy.lost-worker-timeout": "1 day"}):
+        cluster = distributed.LocalCluster(
+            n_workers=0 if devices else workers, threads_per_worker=1, processes=True,
+            host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR, env=env,
+            # no dashboard; the scheduler's small HTTP server (health, metrics) on a free loopback port
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
+        with cluster:
+            if devices:
+                # One worker per GPU: worker i sees only device devices[i % len(devices)].
+                template = cluster.new_spec
+                for i in range(workers):
+                    options = dict(template["options"],
+                                   env=dict(env, CUDA_VISIBLE_DEVICES=devices[i % len(devices)]))
+                    cluster.worker_spec[i] = {"cls": template["cls"], "options": options}
+                cluster.scale(workers)
+            yield cluster
 
 
 def _configure_scheduler(dask_scheduler):
@@ -124,8 +138,7 @@ def open_client(scheduler=None, workers=None, log=print):
             log(f"scheduler {scheduler}: {len(client.scheduler_info()['workers'])} workers")
             yield client
         return
-    cluster = local_cluster(workers)
-    with cluster, distributed.Client(cluster) as client:
+    with local_cluster(workers) as cluster, distributed.Client(cluster) as client:
         client.wait_for_workers(len(cluster.worker_spec))
         log(f"local Dask cluster: {len(cluster.worker_spec)} worker processes x 1 thread on 127.0.0.1")
         yield client
