@@ -53,7 +53,7 @@ def raising_objective(config, seed, data):
 
 
 def env_objective(config, seed, data):
-    return {"val_acc": 0.5, "omp": os.environ.get("OMP_NUM_THREADS"),
+    return {"val_acc": np.float32(0.5), "omp": os.environ.get("OMP_NUM_THREADS"),
             "backend": os.environ.get("MINICNN_BACKEND")}
 
 
@@ -230,7 +230,7 @@ def test_local_workers_run_single_threaded_blas_on_the_chosen_backend(client, tm
     spec = {"base": {"name": "env", "train": {"lr": 0.1}}, "space": {"train.lr": [0.1]}}
     run_sweep(parse_spec(spec), env_objective, str(tmp_path), tmp_path / "s", client=client, log=quiet)
     metrics = json.loads((tmp_path / "s" / "trial-0" / "metrics.json").read_text())
-    assert metrics["omp"] == "1" and metrics["backend"] == "numpy"
+    assert metrics["omp"] == "1" and metrics["backend"] == "numpy" and metrics["val_acc"] == 0.5
 
 
 def _worker_env():

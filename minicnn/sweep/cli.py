@@ -21,20 +21,21 @@ def _run(args):
     if args.seed is not None:
         spec.seed = args.seed
     trial_fn = functools.partial(train_trial, **check_options(spec.run or {}))
-    summary = run_sweep(spec, trial_fn, args.data, args.out or f"sweeps/{spec.name}",
-                        base_config=resolve_base(spec.base), scheduler=args.scheduler, workers=args.workers)
+    out = args.out or f"sweeps/{spec.name}"
+    summary = run_sweep(spec, trial_fn, args.data, out, base_config=resolve_base(spec.base),
+                        scheduler=args.scheduler, workers=args.workers)
     counts, best = summary["counts"], summary["best"]
     print(f"{counts['ok']} of {counts['trials']} trials finished, {counts['failed']} failed; "
           + (f"best: trial-{best['trial']} val_acc {best['val_acc']:.4f} {best['params']}"
              if best else "no finished trial"))
-    print(f"wrote {args.out or f'sweeps/{spec.name}'}/summary.md, summary.png, best_config.json")
+    print(f"wrote {out}/summary.md" + (", summary.png, best_config.json" if best else ""))
     return 0 if best else 1
 
 
 def add_cli(subparsers):
     parser = subparsers.add_parser(
         "sweep", help="hyper-parameter search (grid/random) on a local or remote Dask cluster",
-        description=__doc__.split("\n\n")[0])
+        description="Grid or random hyper-parameter search; each trial an experiments.run training run (docs/sweep.md).")
     parser.add_argument("sweep", help="the sweep file: base config, run options and search space (JSON)")
     parser.add_argument("--data", required=True,
                         help="FER-2013 (the CSV, the images .zip or their folder) or 'synthetic'; "

@@ -27,6 +27,7 @@ its outcome in the scheduler's metadata before returning, and a re-run
 returns that stored outcome at once.
 """
 import contextlib
+import json
 import logging
 import os
 import socket
@@ -107,16 +108,18 @@ def local_cluster(workers=None, backend=None):
             yield cluster
 
 
-def _configure_scheduler(dask_scheduler):
-    """Run on the scheduler: report a dead worker's tasks at once (see module docstring)."""
-    old = dask_scheduler.allowed_failures
-    dask_scheduler.allowed_failures = 0
-    return old
-
-
 def configure_scheduler(client):
-    """Set the scheduler of ``client`` to report killed workers at once; returns the old setting."""
-    return client.run_on_scheduler(_configure_scheduler)
+    """Make ``client``'s scheduler report killed workers' tasks at once (see module docstring).
+
+    Returns the previous ``allowed_failures``.
+    """
+    def report_at_first_death(dask_scheduler):
+        # Defined here so that it is pickled by value: the scheduler needs no minicnn.
+        old = dask_scheduler.allowed_failures
+        dask_scheduler.allowed_failures = 0
+        return old
+
+    return client.run_on_scheduler(report_at_first_death)
 
 
 @contextlib.contextmanager
@@ -158,11 +161,20 @@ def execute(trial_fn, config, seed, data, record):
         return done
     client.set_metadata(record + ["starts"], client.get_metadata(record + ["starts"], default=0) + 1)
     start = time.perf_counter()
-    metrics = trial_fn(config, seed, data)
+    metrics = _plain(trial_fn(config, seed, data))
     out = {"metrics": metrics, "duration_s": round(time.perf_counter() - start, 3),
            "worker": f"{socket.gethostname()}:{os.getpid()}"}
     client.set_metadata(record + ["outcome"], out)
     return out
+
+
+def _plain(obj):
+    """``obj`` as plain JSON types (NumPy scalars and arrays included), for metadata and files."""
+    def default(o):
+        if hasattr(o, "tolist"):
+            return o.tolist()
+        raise TypeError(f"a trial returned a {type(o).__name__}, which is not JSON data")
+    return json.loads(json.dumps(obj, default=default))
 
 
 def _score(metrics):
@@ -245,6 +257,8 @@ def run_trials(client, trials, trial_fn, store, data, on_result=None, log=print)
             killed = future.status == "error" and isinstance(future.exception(), distributed.KilledWorker)
             if outcome is None and killed and starts <= RETRIES:
                 # its worker died while it ran (a first time) or while it waited: run it again
+                log(f"trial-{trial.index}: its worker died ({'attempt ' + str(starts) if starts else 'before it started'})"
+                    "; running it again")
                 queue.add(submit(trial))
                 continue
             result = _record_done(store, trial, outcome, future, starts)
