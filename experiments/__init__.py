@@ -5,6 +5,6 @@
 
 ``paper`` holds the paper's (and an independent re-implementation's) numbers,
 ``config`` the experiment configs, ``provenance`` hardware and git facts,
-``outputs`` the files of one run, ``report`` the cross-run report. See
+``outputs`` the files of one run (figures via ``minicnn.viz.curves``), ``report`` the cross-run report. See
 docs/experiments.md.
 """

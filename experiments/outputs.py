@@ -1,5 +1,8 @@
 """The files of one finished run: metrics.json, per_class.md, curves.png, confusion.png.
 
+The figures are drawn by ``minicnn.viz.curves`` from the metrics alone, so they
+can be redrawn from a committed metrics.json.
+
 ``metrics.json`` is the record every number in the report comes from; its
 keys (schema 1)::
 
@@ -122,3 +125,21 @@ def write_per_class(path, metrics):
                     f"the reference columns are those of the {paper.base_model(model)} CNN.\n")
     Path(path).write_text("\n".join(text), encoding="utf-8")
     return path
+
+
+def run_title(metrics):
+    """"shallow CNN — run reduced-e2-random (REDUCED)": the title of a run's figures."""
+    title = f"{paper.MODEL_TITLES.get(metrics['model'], metrics['model'])} — run {metrics['run_id']}"
+    return title + (" (REDUCED)" if metrics["reduced"] else "")
+
+
+def write_figures(folder, metrics):
+    """curves.png (accuracy and loss against iterations, like the paper's figures 2, 5, 6) and
+    confusion.png (the row-normalized test confusion matrix with class names, like its figures 3, 4)."""
+    from minicnn.viz.curves import plot_confusion, plot_history
+
+    folder = Path(folder)
+    plot_history(metrics["history"], folder / "curves.png", title=run_title(metrics))
+    plot_confusion(metrics["test"]["confusion_matrix"], list(metrics["test"]["per_class_accuracy"]),
+                   folder / "confusion.png", title=run_title(metrics) + " — test set")
+    return folder / "curves.png", folder / "confusion.png"

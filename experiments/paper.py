@@ -65,9 +65,6 @@ TF_REIMPLEMENTATION = {
     },
 }
 
-ITERATIONS = {"shallow": 6700, "deep": 7800}
-"""About how many iterations the paper's curves span (30 / 35 epochs of 28,709 images at batch 128)."""
-
 CONCLUSIONS = {
     "depth": "depth helps a lot (deep 65% vs shallow 55% validation)",
     "hog": "HOG adds nothing the CNN does not learn from raw pixels",

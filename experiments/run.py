@@ -39,7 +39,7 @@ from minicnn.metrics import confusion_matrix
 from minicnn.models import Model
 from minicnn.train import Trainer
 
-from . import figures, outputs, provenance
+from . import outputs, provenance
 from .config import MODEL_NAMES, default_run_id, load_config, plan_run
 
 SYNTHETIC = "synthetic"
@@ -208,6 +208,7 @@ def run_experiment(model_name, data=None, epochs=None, subset=None, flips=None, 
     """
     started = datetime.datetime.now(datetime.timezone.utc)
     t0 = time.perf_counter()
+    git = provenance.git_info()   # the code as it was when the run started (a merge during a long run must not count)
     config = load_config(model_name)
     if seed is not None:
         config["seed"] = int(seed)
@@ -249,7 +250,7 @@ def run_experiment(model_name, data=None, epochs=None, subset=None, flips=None, 
                    "train_images": train_images, "images_per_s": train_images / max(train_time, 1e-9),
                    "resumed": bool(resume)},
         "hardware": provenance.hardware(backend_name), "backend": backend_name, "seed": run["seed"],
-        "git": provenance.git_info(), "config": run,
+        "git": git, "config": run,
         "started_at": started.isoformat(timespec="seconds"),
         "finished_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
@@ -257,8 +258,7 @@ def run_experiment(model_name, data=None, epochs=None, subset=None, flips=None, 
     folder.mkdir(parents=True, exist_ok=True)
     outputs.write_metrics(folder / "metrics.json", metrics)
     outputs.write_per_class(folder / "per_class.md", metrics)
-    figures.curves(folder / "curves.png", metrics)
-    figures.confusion(folder / "confusion.png", metrics)
+    outputs.write_figures(folder, metrics)
     say(f"[{name}] best epoch {metrics['best_epoch']}: val {outputs.pct(results['val']['accuracy'])}, "
         f"test {outputs.pct(results['test']['accuracy'])}; wrote {folder}")
     return folder

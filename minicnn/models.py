@@ -517,13 +517,15 @@ class Model:
         self._ran = []
         return dout, side_grad, grads_at
 
-    def loss(self, X, y=None, train=None, class_weights=None):
+    def loss(self, X, y=None, train=None, class_weights=None, return_scores=False):
         """Scores (N, n_classes) if ``y`` is None, else ``(loss, grads)``.
 
         loss = data loss (softmax cross-entropy, optionally class-weighted, or SVM)
         + 0.5 * reg * sum of squared conv/affine weights; ``grads`` maps every
         parameter name to d loss / d param. ``train`` defaults to ``self.training``.
         The loss is a 0-d array on the model's device (no host sync).
+        ``return_scores=True`` returns ``(loss, grads, scores)`` (the trainer's
+        running accuracy uses them).
         """
         train = self.training if train is None else bool(train)
         if y is None:
@@ -540,7 +542,8 @@ class Model:
         except BaseException:
             self._free_caches()      # a bad label must not leave the activations alive
             raise
-        del scores
+        if not return_scores:
+            del scores
         self._backward(dscores)
         grads = {f"{l.name}.{k}": g for l in self.layers for k, g in l.grads.items()}
         for layer in self.layers:
@@ -551,7 +554,7 @@ class Model:
             loss = loss + reg_loss
             for n, g in reg_grads.items():
                 grads[n] = grads[n] + g
-        return loss, grads
+        return (loss, grads, scores) if return_scores else (loss, grads)
 
     def _batches(self, X, batch_size):
         n = (X[0] if isinstance(X, (tuple, list)) else X).shape[0]

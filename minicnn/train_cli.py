@@ -238,5 +238,5 @@ def add_cli(subparsers):
                                           "few epochs (about 1-3 minutes on a laptop CPU), print the model "
                                           "summary, progress and final accuracy, and write plots to --out.")
     _common_options(d)
-    d.set_defaults(func=run, model="shallow", data="synthetic", width=0.25, epochs=8, batch_size=64, lr=2e-3,
+    d.set_defaults(func=run, model="shallow", data="synthetic", width=0.25, epochs=6, batch_size=64, lr=2e-3,
                    optimizer="adam", train_eval_size=500, n_train=1400, n_val=350, n_test=350, out=os.path.join("runs", "demo"))

@@ -9,8 +9,10 @@ TINY = ["--n-train", "42", "--n-val", "21", "--n-test", "21", "--batch-size", "1
 
 
 @pytest.fixture(autouse=True)
-def _cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("MINICNN_CACHE_DIR", str(tmp_path / "cache"))
+def _cache(request, tmp_path, monkeypatch):
+    """HOG caches go to a temporary folder (the real-data test keeps the shared parsed-data cache)."""
+    if "fer2013_path" not in request.fixturenames:
+        monkeypatch.setenv("MINICNN_CACHE_DIR", str(tmp_path / "cache"))
 
 
 def test_demo_runs_end_to_end_and_writes_its_plots(tmp_path):
@@ -57,3 +59,13 @@ def test_resume_from_a_file_that_is_not_a_checkpoint(tmp_path, capsys):
     bad.write_text("hello")
     assert main(["train", "--resume", str(bad), "--out", str(tmp_path)] + TINY) == 1
     assert "not a minicnn checkpoint" in capsys.readouterr().err
+
+
+def test_train_on_real_fer2013_with_a_small_subset(tmp_path, fer2013_path):
+    out = tmp_path / "fer"
+    source = fer2013_path / "fer2013.csv.xz"
+    source = source if source.exists() else fer2013_path / "fer2013-images.zip"
+    assert main(["train", "--data", str(source), "--subset", "140", "--epochs", "1",
+                 "--width", "0.0625", "--batch-size", "32", "--quiet", "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert sum(map(sum, metrics["confusion_test"])) == 3589          # PrivateTest

@@ -58,6 +58,15 @@ def test_unknown_experiment_name_is_a_config_error():
         load_config("resnet")
 
 
+def test_a_config_missing_a_part_names_it(tmp_path):
+    broken = load_config("shallow")
+    del broken["train"]["lr"]
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps(broken))
+    with pytest.raises(ConfigError, match=r"broken.json: train missing key\(s\) lr"):
+        load_config(str(path))
+
+
 def test_full_protocol_is_not_reduced_and_named_full():
     run = plan_run(load_config("shallow"))
     assert not run["reduced"] and run["reductions"] == [] and default_run_id(run) == "full"
@@ -280,3 +289,4 @@ def test_a_difference_within_twice_its_standard_error_is_no_clear_difference():
     assert difference_verdict(0.60, 0.55, 3589)[0] == "no, it is worse"
     word, delta, margin = difference_verdict(0.5, 0.5, 100)
     assert delta == 0 and margin == pytest.approx(2 * math.sqrt(2 * 0.25 / 100))
+

@@ -210,6 +210,11 @@ def test_shallow_at_reduced_width_passes_a_float64_gradient_check_in_train_mode(
     _gradcheck_model(m, _images(4, dtype=np.float64), _labels(4))
 
 
+def test_deep_at_reduced_width_on_16x16_inputs_passes_a_float64_gradient_check():
+    m = models.deep(input_shape=[1, 16, 16], width=1 / 64, reg=0.01, dtype=np.float64)
+    _gradcheck_model(m, _images(4, (1, 16, 16), dtype=np.float64), _labels(4))
+
+
 def test_hybrid_passes_a_float64_gradient_check_in_train_mode():
     m = models.hybrid(models.shallow_config(**SMALL, reg=0.01), 6, dtype=np.float64)
     X = (_images(4, dtype=np.float64), np.random.default_rng(5).standard_normal((4, 6)))

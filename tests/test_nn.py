@@ -97,3 +97,10 @@ def test_flatten_and_maxpool_round_trip_shapes(xp):
 def test_layer_to_float64_casts_params_and_buffers():
     bn = nn.BatchNorm("bn1", 4).to(np, dtype=np.float64)
     assert bn.params["gamma"].dtype == np.float64 and bn.buffers["running_var"].dtype == np.float64
+
+
+def test_cache_bytes_count_activations_but_not_the_layer_parameters_they_reference():
+    affine = nn.Affine("fc1", 30, 200)
+    x = np.ones((5, 30), np.float32)
+    affine.forward(x, train=True, keep_cache=True)
+    assert affine.cache_nbytes == x.nbytes        # the cache also references W, which is not counted
