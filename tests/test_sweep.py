@@ -16,7 +16,7 @@ import pytest
 
 from minicnn.errors import ConfigError
 from minicnn.sweep import parse_spec, run_sweep
-from minicnn.sweep import runner, space
+from minicnn.sweep import report, runner, space
 from minicnn.sweep.spec import make_trials
 
 distributed = pytest.importorskip("distributed")
@@ -168,6 +168,9 @@ def test_a_grid_sweep_finds_the_best_setting_and_writes_its_report(client, tmp_p
     table = (out / "summary.md").read_text()
     assert "| 1 | trial-" in table and "`train.lr`" in table
     assert (out / "summary.png").stat().st_size > 0
+    fig = report.plot(summary, parse_spec(LR_GRID).dims, tmp_path / "again.png")
+    assert [(ax.get_xlabel(), ax.get_xscale()) for ax in fig.axes] == [("train.lr (log)", "log"),
+                                                                     ("train.reg", "linear")]
     k = summary["best"]["trial"]
     assert json.loads((out / f"trial-{k}" / "config.json").read_text()) == best
     assert json.loads((out / f"trial-{k}" / "metrics.json").read_text())["val_acc"] == summary["best"]["val_acc"]

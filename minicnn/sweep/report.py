@@ -82,8 +82,9 @@ def _is_number(v):
 
 
 def plot(summary, dims, path):
-    """summary.png: val accuracy against each searched value (matplotlib, no pyplot state)."""
-    from matplotlib.figure import Figure
+    """Save summary.png at ``path``: val accuracy against each searched value, one subplot per
+    dimension of ``dims``; returns the matplotlib Figure (no pyplot state is touched)."""
+    from matplotlib.figure import Figure  # ImportError without the viz extra: see engine.run_sweep
 
     rows = [r for r in summary["ranking"] if r["val_acc"] is not None]
     ncols = min(3, len(dims))
@@ -114,21 +115,20 @@ def plot(summary, dims, path):
         ax.grid(alpha=0.3)
     fig.suptitle(f"Sweep {summary['name']}: {len(rows)} trials")
     fig.savefig(path, dpi=110)
+    return fig
 
 
-def write_report(root, spec, trials, results, best_config, with_plot=True):
-    """Write summary.json, summary.md, best_config.json and (``with_plot``) summary.png in ``root``.
-
-    ``best_config(trial)`` gives the config saved for the best trial.
-    Returns the summary dict.
-    """
+def write_report(root, spec, trials, results, with_plot=True):
+    """Write summary.json, summary.md, best_config.json (the best trial's config) and
+    (``with_plot``) summary.png in folder ``root``; return the summary dict."""
     summary = summarize(spec, trials, results)
     write_json_atomic(root / "summary.json", summary)
     tmp = root / ".summary.md.tmp"
     tmp.write_text(markdown(summary), encoding="utf-8")
     tmp.replace(root / "summary.md")
     if summary["best"] is not None:
-        write_json_atomic(root / "best_config.json", best_config(trials[summary["best"]["trial"]]))
+        best = next(t for t in trials if t.index == summary["best"]["trial"])
+        write_json_atomic(root / "best_config.json", best.config)
     if with_plot and summary["ranking"]:
         plot(summary, spec.dims, root / "summary.png")
     return summary

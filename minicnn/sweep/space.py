@@ -79,12 +79,8 @@ class Dimension:
     def describe(self):
         """A short human description, e.g. ``loguniform[0.0001, 0.1]``."""
         if self.kind == "choice":
-            return "choice" + json_list(self.values)
+            return "choice[" + ", ".join(str(v) for v in self.values) + "]"
         return f"{self.kind}[{self.low:g}, {self.high:g}]"
-
-
-def json_list(values):
-    return "[" + ", ".join(str(v) for v in values) + "]"
 
 
 def parse_space(space):
