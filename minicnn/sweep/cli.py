@@ -35,7 +35,8 @@ def _run(args):
 def add_cli(subparsers):
     parser = subparsers.add_parser(
         "sweep", help="hyper-parameter search (grid/random) on a local or remote Dask cluster",
-        description="Grid or random hyper-parameter search; each trial an experiments.run training run (docs/sweep.md).")
+        description="Grid or random hyper-parameter search; each trial is an experiments.run "
+                    "training run (docs/sweep.md).")
     parser.add_argument("sweep", help="the sweep file: base config, run options and search space (JSON)")
     parser.add_argument("--data", required=True,
                         help="FER-2013 (the CSV, the images .zip or their folder) or 'synthetic'; "

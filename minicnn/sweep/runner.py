@@ -257,8 +257,8 @@ def run_trials(client, trials, trial_fn, store, data, on_result=None, log=print)
             killed = future.status == "error" and isinstance(future.exception(), distributed.KilledWorker)
             if outcome is None and killed and starts <= RETRIES:
                 # its worker died while it ran (a first time) or while it waited: run it again
-                log(f"trial-{trial.index}: its worker died ({'attempt ' + str(starts) if starts else 'before it started'})"
-                    "; running it again")
+                when = f"in attempt {starts}" if starts else "before it started"
+                log(f"trial-{trial.index}: its worker died {when}; running it again")
                 queue.add(submit(trial))
                 continue
             result = _record_done(store, trial, outcome, future, starts)
