@@ -85,6 +85,7 @@ def plot(summary, dims, path):
     """Save summary.png at ``path``: val accuracy against each searched value, one subplot per
     dimension of ``dims``; returns the matplotlib Figure (no pyplot state is touched)."""
     from matplotlib.figure import Figure  # ImportError without the viz extra: see engine.run_sweep
+    from matplotlib.ticker import NullFormatter
 
     rows = [r for r in summary["ranking"] if r["val_acc"] is not None]
     ncols = min(3, len(dims))
@@ -99,6 +100,7 @@ def plot(summary, dims, path):
             positions = xs
             if dim.log_scale:
                 ax.set_xscale("log")
+                ax.xaxis.set_minor_formatter(NullFormatter())  # unlabelled minor ticks: no overlap
         else:  # categorical choice list
             labels = [str(v) for v in dim.values]
             positions = [labels.index(str(x)) for x in xs]
@@ -108,7 +110,7 @@ def plot(summary, dims, path):
             j = [r["trial"] for r in rows].index(best["trial"])
             ax.scatter([positions[j]], [ys[j]], s=120, marker="*", color="tab:red",
                        label=f"best (trial-{best['trial']})")
-            ax.legend(loc="lower right", fontsize="small")
+            ax.legend(loc="best", fontsize="small")
         ax.margins(0.08)
         ax.set_xlabel(dim.path + (" (log)" if dim.log_scale else ""))
         ax.set_ylabel("validation accuracy")
