@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "minicnn.predict",
     "minicnn.ensemble",
     "minicnn.explain",
+    "minicnn.sweep.cli",
 ]
 
 

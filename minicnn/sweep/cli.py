@@ -1,0 +1,54 @@
+"""``minicnn sweep SWEEP.json --data PATH|synthetic``: a hyper-parameter search on Dask.
+
+See docs/sweep.md. Each trial is an ``experiments.run`` training run; the
+sweep folder (default ``sweeps/<name>``) gets one ``trial-<k>/`` per trial and
+summary.md / summary.json / summary.png / best_config.json.
+"""
+import functools
+
+from .engine import run_sweep
+from .spec import load_spec
+from .space import METHODS
+from .trial import check_options, resolve_base, train_trial
+
+
+def _run(args):
+    spec = load_spec(args.sweep)
+    if args.method is not None:
+        spec.method = args.method
+    if args.trials is not None:
+        spec.trials = args.trials
+    if args.seed is not None:
+        spec.seed = args.seed
+    trial_fn = functools.partial(train_trial, **check_options(spec.run or {}))
+    out = args.out or f"sweeps/{spec.name}"
+    summary = run_sweep(spec, trial_fn, args.data, out, base_config=resolve_base(spec.base),
+                        scheduler=args.scheduler, workers=args.workers)
+    counts, best = summary["counts"], summary["best"]
+    print(f"{counts['ok']} of {counts['trials']} trials finished, {counts['failed']} failed; "
+          + (f"best: trial-{best['trial']} val_acc {best['val_acc']:.4f} {best['params']}"
+             if best else "no finished trial"))
+    print(f"wrote {out}/summary.md" + (", summary.png, best_config.json" if best else ""))
+    return 0 if best else 1
+
+
+def add_cli(subparsers):
+    parser = subparsers.add_parser(
+        "sweep", help="hyper-parameter search (grid/random) on a local or remote Dask cluster",
+        description="Grid or random hyper-parameter search; each trial is an experiments.run "
+                    "training run (docs/sweep.md).")
+    parser.add_argument("sweep", help="the sweep file: base config, run options and search space (JSON)")
+    parser.add_argument("--data", required=True,
+                        help="FER-2013 (the CSV, the images .zip or their folder) or 'synthetic'; "
+                             "on a cluster the same path must exist on every worker")
+    parser.add_argument("--scheduler", default=None,
+                        help="address of a running Dask scheduler (tcp://HOST:8786); default: a local "
+                             "cluster on this machine")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="local cluster size (default: one worker per core, or per GPU with "
+                             "MINICNN_BACKEND=cupy)")
+    parser.add_argument("--out", default=None, help="sweep folder (default: sweeps/<sweep name>)")
+    parser.add_argument("--method", choices=METHODS, default=None, help="override the file's method")
+    parser.add_argument("--trials", type=int, default=None, help="number of random trials (random search)")
+    parser.add_argument("--seed", type=int, default=None, help="sweep seed (sampling and trial seeds)")
+    parser.set_defaults(func=_run)
