@@ -1,0 +1,99 @@
+"""``load_fer2013``: find FER-2013 in any of its common forms, parse it once, cache the arrays.
+
+Accepted ``path`` (or, when None, the environment variable ``MINICNN_FER2013``):
+
+- the Kaggle CSV: ``*.csv``, ``*.csv.gz`` or ``*.csv.xz``;
+- the per-image layout (``train/<class>/...``, ``test/<class>/...``) as a folder or ``*.zip``;
+- a folder holding one of those: ``fer2013.csv[.gz|.xz]`` is preferred, then
+  ``fer2013-images.zip`` / ``fer2013.zip``, then a ``train/`` + ``test/`` layout.
+
+No data path is built in: data is found only through the argument or the variable.
+"""
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError
+from . import cache
+from .images import read_images
+from .kaggle_csv import read_csv
+from .messages import say
+from .splits import SPLIT_NAMES, FERDataset, Split, check_splits
+
+DATA_ENV = "MINICNN_FER2013"
+CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.xz")
+FOLDER_CANDIDATES = ("fer2013.csv", "fer2013.csv.gz", "fer2013.csv.xz", "fer2013-images.zip", "fer2013.zip")
+
+
+def load_fer2013(path=None, cache_dir=None, skip_bad_rows=False, progress=True, use_cache=True):
+    """Load FER-2013 as a ``FERDataset`` (train/val/test Splits, uint8 (N,48,48), int64 labels).
+
+    The parsed arrays are cached under ``cache_dir`` (see ``minicnn.data.cache``)
+    keyed by the source file's absolute path, size, mtime and ``skip_bad_rows``;
+    the second load reads the cache (``dataset.from_cache`` is then True).
+    Every user mistake raises DataError with one line naming the file.
+    """
+    source = resolve_source(path)
+    kind = "csv" if source.name.lower().endswith(CSV_SUFFIXES) else "images"
+    entry = None
+    if use_cache:
+        entry = cache.entry_path("fer2013", _source_key(source, kind, skip_bad_rows), cache_dir)
+        cached = cache.load_entry(entry)
+        if cached is not None:
+            return _dataset_from_arrays(cached, from_cache=True)
+    say(f"reading {source} (parsed once, then cached)", progress and kind == "csv")
+    if kind == "csv":
+        splits = read_csv(source, skip_bad_rows=skip_bad_rows)
+        note = "Usage Training -> train, PublicTest -> val, PrivateTest -> test"
+    else:
+        splits, note = read_images(source, progress=progress)
+    check_splits(splits, source)
+    dataset = FERDataset(**splits, source=f"FER-2013 from {source} ({note})")
+    if entry is not None:
+        cache.save_entry(entry, _dataset_to_arrays(dataset))
+    return dataset
+
+
+def resolve_source(path=None):
+    """The file or layout folder to read, from ``path`` or $MINICNN_FER2013; DataError if missing."""
+    if path is None:
+        path = os.environ.get(DATA_ENV)
+        if not path:
+            raise DataError(f"no FER-2013 path given: pass one or set {DATA_ENV} to the CSV "
+                            "(fer2013.csv[.gz|.xz]), the images .zip, or a folder holding them")
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise DataError(f"FER-2013 not found at {path}: pass the path of the CSV, the images .zip or "
+                        f"their folder (or set {DATA_ENV})")
+    if path.is_file():
+        if not path.name.lower().endswith(CSV_SUFFIXES + (".zip",)):
+            raise DataError(f"{path}: unknown FER-2013 format; expected a .csv, .csv.gz, .csv.xz or .zip file")
+        return path
+    for name in FOLDER_CANDIDATES:
+        if (path / name).is_file():
+            return path / name
+    if (path / "train").is_dir():
+        return path
+    raise DataError(f"{path}: holds no fer2013.csv[.gz|.xz], fer2013-images.zip or train/ + test/ folders; "
+                    f"point at the data (argument or {DATA_ENV})")
+
+
+def _source_key(source, kind, skip_bad_rows):
+    if source.is_dir():  # a folder's identity: every image file's name, size and mtime
+        stats = sorted((str(p.relative_to(source)), p.stat().st_size, p.stat().st_mtime_ns)
+                       for p in source.rglob("*") if p.is_file())
+        return cache._digest({"folder": str(source.resolve()), "files": stats, "kind": kind})
+    return cache.file_key(source, kind=kind, skip_bad_rows=skip_bad_rows)
+
+
+def _dataset_to_arrays(dataset):
+    arrays = {"source": np.array(dataset.source)}
+    for name, split in dataset.splits().items():
+        arrays[f"{name}_images"], arrays[f"{name}_labels"] = split.images, split.labels
+    return arrays
+
+
+def _dataset_from_arrays(arrays, from_cache):
+    splits = {name: Split(arrays[f"{name}_images"], arrays[f"{name}_labels"]) for name in SPLIT_NAMES}
+    return FERDataset(**splits, source=str(arrays["source"]), from_cache=from_cache)

@@ -1,0 +1,71 @@
+"""The paper's preprocessing: training-set mean image subtraction and flip doubling.
+
+Pixels are scaled to [0, 1] before the mean is subtracted, so network inputs
+lie in about [-1, 1]:
+
+    x = images / 255 - mean,    mean = (1/N_train) sum_n train_images[n] / 255
+
+(the paper subtracts the mean image; the 1/255 scale is our choice, so the
+weight initialisation and learning rates see inputs of order 1). The mean is
+fitted on the training split only and stored with the model (``to_dict``), so
+prediction on new images subtracts the same mean.
+"""
+import numpy as np
+
+from ..backend import DEFAULT_DTYPE, xp_of
+from ..errors import ShapeError
+
+SCALE = 1.0 / 255.0
+
+
+class MeanImage:
+    """Subtracts the training mean image. ``mean``: float32 (H, W), in [0, 1] units."""
+
+    def __init__(self, mean=None):
+        self.mean = None if mean is None else np.asarray(mean, dtype=np.float32)
+
+    def fit(self, images):
+        """Fit on training images uint8 (N, H, W); returns self."""
+        images = np.asarray(images)
+        if images.ndim != 3 or len(images) == 0:
+            raise ShapeError(f"MeanImage.fit needs training images (N, H, W) with N >= 1, got {images.shape}")
+        self.mean = (images.mean(axis=0, dtype=np.float64) * SCALE).astype(np.float32)
+        return self
+
+    def transform(self, images):
+        """uint8 (N, H, W) or (N, 1, H, W), NumPy or CuPy -> float32 (N, 1, H, W) = images/255 - mean."""
+        if self.mean is None:
+            raise ShapeError("MeanImage.transform called before fit (or from_dict)")
+        xp = xp_of(images)
+        if images.ndim == 4 and images.shape[1] == 1:
+            images = images[:, 0]
+        if images.ndim != 3 or images.shape[1:] != self.mean.shape:
+            raise ShapeError(f"MeanImage.transform needs images (N, {self.mean.shape[0]}, {self.mean.shape[1]}), "
+                             f"got {tuple(images.shape)}")
+        mean = xp.asarray(self.mean)
+        out = images.astype(DEFAULT_DTYPE) * DEFAULT_DTYPE(SCALE) - mean
+        return out[:, None, :, :]
+
+    def fit_transform(self, images):
+        return self.fit(images).transform(images)
+
+    def to_dict(self):
+        """``{"mean": float32 (H, W)}``: store it in a checkpoint."""
+        return {"mean": self.mean}
+
+    @classmethod
+    def from_dict(cls, state):
+        """Rebuild from ``to_dict()`` output."""
+        return cls(state["mean"])
+
+
+def flip_double(images, labels):
+    """The training set plus its horizontal mirror images (the paper's extension).
+
+    images (N, ..., W), labels (N,) -> images (2N, ..., W) with rows N..2N-1 the
+    originals flipped left-right (last axis), labels repeated.
+    """
+    xp = xp_of(images)
+    if len(images) != len(labels):
+        raise ShapeError(f"flip_double: {len(images)} images but {len(labels)} labels")
+    return xp.concatenate([images, images[..., ::-1]]), xp.concatenate([labels, labels])

@@ -1,0 +1,711 @@
+"""Networks of the paper's grammar, built from a plain config, and the model API.
+
+The grammar (Alizadeh & Fazel 2016)::
+
+    [Conv-(SBN)-ReLU-(Dropout)-(MaxPool)] x M - [Affine-(BN)-ReLU-(Dropout)] x N - Affine - Softmax
+
+A config is a dict that round-trips through JSON::
+
+    {"input_shape": [1, 48, 48], "n_classes": 7,
+     "conv": [{"filters": 32, "kernel": 3, "pad": "same", "bn": true, "dropout": 0.1, "pool": null}, ...],
+     "fc":   [{"units": 512, "bn": true, "dropout": 0.5}],
+     "hog_dim": null, "loss": "softmax", "reg": 1e-6, "seed": 0}
+
+or a compact spec string, ``"c32k3-bn-d0.1 c64k3-bn-d0.2-p2 | f512-bn-d0.5"``
+(see ``parse_spec``). Layers are named by block: ``conv1 sbn1 relu1 drop1
+pool1 ... flatten [concat] fc1 bn1 relu_fc1 drop_fc1 ... scores``; parameters
+are ``"<layer>.<name>"``, e.g. ``conv1.W``, ``sbn1.gamma``, ``fc1.b``,
+``scores.W``.
+
+Initialization: He (Kaiming) normal, W ~ N(0, 2 / fan_in), for every conv and
+hidden affine layer (fan_in = C*KH*KW or D), since each feeds a ReLU; the score
+layer uses the same law scaled by 0.1 so the initial scores are small and the
+initial softmax loss is close to ln(n_classes). Biases and BN beta start at 0,
+BN gamma at 1, running variance at 1.
+
+Loss: softmax cross-entropy (or multiclass SVM with ``"loss": "svm"``) plus
+``0.5 * reg * sum(W**2)`` over the conv and affine weights only (not biases,
+not BN gamma/beta).
+"""
+import copy
+import json
+import re
+from collections import namedtuple
+
+import numpy as np
+
+from . import backend, layers as L, nn
+from .errors import ConfigError, ShapeError
+
+PAPER_HPARAMS = {
+    # Learning rate, L2 strength, epochs and batch size as stated in the paper. The
+    # optimizer is not stated there; these are our choices (see docs/models-and-training.md).
+    "shallow": {"lr": 1e-3, "reg": 1e-6, "epochs": 30, "batch_size": 128, "optimizer": "adam"},
+    "deep": {"lr": 1e-2, "reg": 1e-7, "epochs": 35, "batch_size": 128, "optimizer": "nesterov"},
+}
+
+SCORE_INIT_SCALE = 0.1
+
+_TOP_DEFAULTS = {"name": None, "input_shape": [1, 48, 48], "n_classes": 7, "conv": [], "fc": [],
+                 "hog_dim": None, "loss": "softmax", "reg": 0.0, "seed": 0}
+_CONV_DEFAULTS = {"filters": None, "kernel": 3, "stride": 1, "pad": "same", "bn": False,
+                  "dropout": 0.0, "pool": None}
+_FC_DEFAULTS = {"units": None, "bn": False, "dropout": 0.0}
+_LOSSES = ("softmax", "svm")
+
+
+# --------------------------------------------------------------------------- configs
+
+def _int(value, what, minimum=1):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ConfigError(f"{what} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _prob(value, what):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+        raise ConfigError(f"{what} must be a probability in [0, 1), got {value!r}")
+    return float(value)
+
+
+def _fill(block, defaults, where):
+    if not isinstance(block, dict):
+        raise ConfigError(f"{where}: expected a dict, got {type(block).__name__}")
+    unknown = sorted(set(block) - set(defaults))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; "
+                          f"known keys: {', '.join(defaults)}")
+    return {**defaults, **block}
+
+
+def normalize_config(config):
+    """Validate ``config`` (dict or spec string) and return a complete JSON-able copy with defaults."""
+    if isinstance(config, str):
+        config = parse_spec(config)
+    cfg = _fill(copy.deepcopy(config), _TOP_DEFAULTS, "model config")
+    shape = cfg["input_shape"]
+    if not isinstance(shape, (list, tuple)) or len(shape) != 3:
+        raise ConfigError(f"model config: input_shape must be [channels, height, width], got {shape!r}")
+    cfg["input_shape"] = [_int(s, f"input_shape[{i}]") for i, s in enumerate(shape)]
+    cfg["n_classes"] = _int(cfg["n_classes"], "n_classes", 2)
+    if cfg["hog_dim"] is not None:
+        cfg["hog_dim"] = _int(cfg["hog_dim"], "hog_dim")
+    if cfg["loss"] not in _LOSSES:
+        raise ConfigError(f"model config: loss must be one of {', '.join(_LOSSES)}, got {cfg['loss']!r}")
+    if isinstance(cfg["reg"], bool) or not isinstance(cfg["reg"], (int, float)) or cfg["reg"] < 0:
+        raise ConfigError(f"model config: reg must be a number >= 0, got {cfg['reg']!r}")
+    cfg["reg"] = float(cfg["reg"])
+    cfg["seed"] = _int(cfg["seed"], "seed", 0)
+    for key in ("conv", "fc"):
+        if not isinstance(cfg[key], (list, tuple)):
+            raise ConfigError(f"model config: {key} must be a list of blocks, got {cfg[key]!r}")
+    cfg["conv"] = [_conv_block(b, i) for i, b in enumerate(cfg["conv"], 1)]
+    cfg["fc"] = [_fc_block(b, i) for i, b in enumerate(cfg["fc"], 1)]
+    return cfg
+
+
+def _conv_block(block, i):
+    where = f"conv block {i} (conv{i})"
+    b = _fill(block, _CONV_DEFAULTS, where)
+    b["filters"] = _int(b["filters"], f"{where}: filters")
+    b["kernel"] = _int(b["kernel"], f"{where}: kernel")
+    b["stride"] = _int(b["stride"], f"{where}: stride")
+    if b["pad"] == "same":
+        if b["kernel"] % 2 == 0 or b["stride"] != 1:
+            raise ConfigError(f"{where}: 'same' padding needs an odd kernel and stride 1 "
+                              f"(kernel {b['kernel']}, stride {b['stride']}); give pad as an integer")
+    elif b["pad"] == "valid":
+        b["pad"] = 0
+    else:
+        b["pad"] = _int(b["pad"], f"{where}: pad", 0)
+    b["bn"] = bool(b["bn"])
+    b["dropout"] = _prob(b["dropout"] or 0.0, f"{where}: dropout")
+    if b["pool"] is not None:
+        b["pool"] = _int(b["pool"], f"{where}: pool")
+    return b
+
+
+def _fc_block(block, i):
+    where = f"fc block {i} (fc{i})"
+    b = _fill(block, _FC_DEFAULTS, where)
+    b["units"] = _int(b["units"], f"{where}: units")
+    b["bn"] = bool(b["bn"])
+    b["dropout"] = _prob(b["dropout"] or 0.0, f"{where}: dropout")
+    return b
+
+
+_CONV_HEAD = re.compile(r"^c(\d+)(?:k(\d+))?(?:s(\d+))?$")
+_FC_HEAD = re.compile(r"^f(\d+)$")
+
+
+def parse_spec(spec, **top):
+    """Config dict from a compact spec string; ``top`` sets top-level keys (n_classes, reg, ...).
+
+    Blocks are separated by spaces, the conv part from the fc part by ``|``;
+    within a block options follow the head, joined by ``-``:
+
+    - conv head ``c<filters>[k<kernel>][s<stride>]`` (kernel 3, stride 1 by default);
+      options ``bn``, ``d<p>`` (dropout), ``p<size>`` (max-pool), ``pad<n>`` or
+      ``valid`` (default: 'same' padding)
+    - fc head ``f<units>``; options ``bn``, ``d<p>``
+
+    Example: ``"c32k3-bn-d0.1 c64k3-bn-d0.2-p2 | f512-bn-d0.5"`` is the shallow model.
+    """
+    if not isinstance(spec, str):
+        raise ConfigError(f"a model spec must be a string, got {type(spec).__name__}")
+    conv_part, _, fc_part = spec.partition("|")
+    conv, fc = [], []
+    for i, text in enumerate(conv_part.split(), 1):
+        head, *opts = text.split("-")
+        m = _CONV_HEAD.match(head)
+        if not m:
+            raise ConfigError(f"spec block {text!r} (conv{i}): expected a conv head like c32k3, got {head!r}")
+        block = {"filters": int(m[1]), "kernel": int(m[2] or 3), "stride": int(m[3] or 1)}
+        for opt in opts:
+            if opt == "bn":
+                block["bn"] = True
+            elif opt == "valid":
+                block["pad"] = 0
+            elif re.fullmatch(r"pad\d+", opt):
+                block["pad"] = int(opt[3:])
+            elif re.fullmatch(r"p\d+", opt):
+                block["pool"] = int(opt[1:])
+            elif re.fullmatch(r"d[0-9.]+", opt):
+                block["dropout"] = _float_opt(opt[1:], text, f"conv{i}")
+            else:
+                raise ConfigError(f"spec block {text!r} (conv{i}): unknown option {opt!r}; "
+                                  "known: bn, d<p>, p<size>, pad<n>, valid")
+        conv.append(block)
+    for j, text in enumerate(fc_part.split(), 1):
+        head, *opts = text.split("-")
+        m = _FC_HEAD.match(head)
+        if not m:
+            raise ConfigError(f"spec block {text!r} (fc{j}): expected an fc head like f512, got {head!r}")
+        block = {"units": int(m[1])}
+        for opt in opts:
+            if opt == "bn":
+                block["bn"] = True
+            elif re.fullmatch(r"d[0-9.]+", opt):
+                block["dropout"] = _float_opt(opt[1:], text, f"fc{j}")
+            else:
+                raise ConfigError(f"spec block {text!r} (fc{j}): unknown option {opt!r}; known: bn, d<p>")
+        fc.append(block)
+    return {**top, "conv": conv, "fc": fc}
+
+
+def _float_opt(text, block, name):
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError(f"spec block {block!r} ({name}): bad dropout rate {text!r}") from None
+
+
+def to_spec(config):
+    """The compact spec string of a config (inverse of ``parse_spec`` for the block parts)."""
+    cfg = normalize_config(config)
+    conv = []
+    for b in cfg["conv"]:
+        parts = [f"c{b['filters']}k{b['kernel']}" + (f"s{b['stride']}" if b["stride"] != 1 else "")]
+        parts += ["bn"] if b["bn"] else []
+        parts += [f"d{b['dropout']:g}"] if b["dropout"] else []
+        parts += [f"p{b['pool']}"] if b["pool"] else []
+        parts += [f"pad{b['pad']}"] if b["pad"] != "same" else []
+        conv.append("-".join(parts))
+    fc = ["-".join([f"f{b['units']}"] + (["bn"] if b["bn"] else [])
+                   + ([f"d{b['dropout']:g}"] if b["dropout"] else [])) for b in cfg["fc"]]
+    return " ".join(conv) + " | " + " ".join(fc)
+
+
+# --------------------------------------------------------------------------- building
+
+def _build_layers(cfg):
+    """Layer list for a normalized config; raises ConfigError naming the layer whose shape fails."""
+    rng = np.random.default_rng(cfg["seed"])
+    shape = tuple(cfg["input_shape"])
+    out, n_drop = [], 0
+
+    def add(layer):
+        nonlocal shape
+        out.append(layer)
+        shape = layer.output_shape(shape)
+
+    def dropout(name, p):
+        nonlocal n_drop
+        n_drop += 1
+        add(nn.Dropout(name, p, seed=(cfg["seed"], n_drop)))
+
+    for i, b in enumerate(cfg["conv"], 1):
+        c, h, w = shape
+        pad = (b["kernel"] - 1) // 2 if b["pad"] == "same" else b["pad"]
+        for size, axis in ((h, "height"), (w, "width")):
+            span = size + 2 * pad - b["kernel"]
+            if span < 0 or span % b["stride"]:
+                raise ConfigError(
+                    f"conv{i}: a {b['kernel']}x{b['kernel']} kernel with stride {b['stride']} and pad {pad} "
+                    f"does not tile input {axis} {size} (input {c}x{h}x{w}); change kernel, pad or stride")
+        add(nn.Conv(f"conv{i}", c, b["filters"], b["kernel"], b["stride"], pad, rng))
+        if b["bn"]:
+            add(nn.SpatialBatchNorm(f"sbn{i}", b["filters"]))
+        add(nn.ReLU(f"relu{i}"))
+        if b["dropout"]:
+            dropout(f"drop{i}", b["dropout"])
+        if b["pool"]:
+            c, h, w = shape
+            if h % b["pool"] or w % b["pool"]:
+                raise ConfigError(f"pool{i}: {b['pool']}x{b['pool']} max-pooling cannot divide the "
+                                  f"{c}x{h}x{w} output of conv{i}; use an input size divisible by "
+                                  f"{b['pool']} or remove the pool")
+            add(nn.MaxPool(f"pool{i}", b["pool"]))
+    add(nn.Flatten("flatten"))
+    if cfg["hog_dim"]:
+        add(nn.Concat("concat", cfg["hog_dim"]))
+    for j, b in enumerate(cfg["fc"], 1):
+        add(nn.Affine(f"fc{j}", shape[0], b["units"], rng))
+        if b["bn"]:
+            add(nn.BatchNorm(f"bn{j}", b["units"]))
+        add(nn.ReLU(f"relu_fc{j}"))
+        if b["dropout"]:
+            dropout(f"drop_fc{j}", b["dropout"])
+    add(nn.Affine("scores", shape[0], cfg["n_classes"], rng, init_scale=SCORE_INIT_SCALE))
+    return out
+
+
+Backprop = namedtuple("Backprop", "output input_grad side_grad activations grads")
+Backprop.__doc__ = """Result of ``Model.backprop``.
+
+output: the activation of the layer backpropagated from (N, ...);
+input_grad: d/d images (N, C, H, W); side_grad: d/d side features (N, hog_dim) or None;
+activations / grads: dicts layer name -> output of that layer and its gradient."""
+
+
+class Model:
+    """A network of the paper's grammar with the cs231n-style API.
+
+    ``model.params`` maps names (``conv1.W``...) to the very arrays the layers
+    use, so an optimizer stepping on it updates the model in place.
+    ``model.loss(X, y)`` returns ``(loss, grads)`` (grads keyed like params)
+    and ``model.loss(X)`` the scores (N, n_classes). ``X`` is an image batch
+    (N, C, H, W), or for a hybrid model the pair ``(images, features)`` with
+    features (N, hog_dim). Training/evaluation mode is explicit: ``train()`` /
+    ``eval()`` set ``model.training``, which ``loss`` uses unless its ``train``
+    argument overrides it; ``predict``/``predict_proba``/``scores`` always run
+    in evaluation mode. A new model is in training mode.
+    """
+
+    def __init__(self, config, dtype=None, xp=None):
+        self._config = normalize_config(config)
+        self.layers = _build_layers(self._config)
+        self._by_name = {layer.name: layer for layer in self.layers}
+        self.training = True
+        self._ran = []
+        self.to(xp or backend.get_backend(), dtype=dtype)
+
+    # -- bookkeeping ----------------------------------------------------------
+    @property
+    def config(self):
+        """A deep copy of the normalized config (JSON-able); ``Model(model.config)`` rebuilds the net."""
+        return copy.deepcopy(self._config)
+
+    @property
+    def is_hybrid(self):
+        return bool(self._config["hog_dim"])
+
+    @property
+    def reg(self):
+        return self._config["reg"]
+
+    @property
+    def layer_names(self):
+        return [layer.name for layer in self.layers]
+
+    @property
+    def buffers(self):
+        """Flat dict name -> array of non-trained state (BN running mean/var)."""
+        return {f"{l.name}.{k}": v for l in self.layers for k, v in l.buffers.items()}
+
+    @property
+    def weight_names(self):
+        """Names of the parameters under L2: the conv and affine weights ``*.W``."""
+        return [n for n in self.params if n.endswith(".W")]
+
+    @property
+    def n_params(self):
+        return sum(layer.n_params for layer in self.layers)
+
+    @property
+    def xp(self):
+        return backend.xp_of(self.params["scores.W"])
+
+    @property
+    def dtype(self):
+        return self.params["scores.W"].dtype
+
+    def layer(self, name):
+        """The layer called ``name``; ConfigError listing the names if there is none."""
+        if name not in self._by_name:
+            raise ConfigError(f"no layer named {name!r}; layers: {', '.join(self.layer_names)}")
+        return self._by_name[name]
+
+    def train(self):
+        """Training mode: batch statistics in BN, random masks in dropout. Returns self."""
+        self.training = True
+        return self
+
+    def eval(self):
+        """Evaluation mode: BN running statistics, no dropout. Returns self."""
+        self.training = False
+        return self
+
+    def to(self, xp=None, dtype=None):
+        """Move every parameter and buffer to backend ``xp`` (module or "numpy"/"cupy"), optionally casting."""
+        xp = backend._module_for(xp) if isinstance(xp, str) else (xp or backend.get_backend())
+        for layer in self.layers:
+            layer.to(xp, dtype=dtype)
+        self.params = {f"{l.name}.{k}": v for l in self.layers for k, v in l.params.items()}
+        self._ran = []
+        return self
+
+    to_device = to
+
+    # -- state ---------------------------------------------------------------
+    def state_dict(self):
+        """Host (NumPy) copies of params and buffers, keyed by name."""
+        return {n: np.array(backend.to_numpy(v)) for n, v in {**self.params, **self.buffers}.items()}
+
+    def load_state_dict(self, state):
+        """Copy params (in place, so optimizer references stay valid) and buffers from ``state``."""
+        expected = {**self.params, **self.buffers}
+        missing = sorted(set(expected) - set(state))
+        extra = sorted(set(state) - set(expected))
+        if missing or extra:
+            raise ConfigError(f"state does not fit this model: missing {missing[:5]}, unexpected {extra[:5]}")
+        for name, value in state.items():
+            if tuple(value.shape) != tuple(expected[name].shape):
+                raise ShapeError(f"{name}: stored shape {tuple(value.shape)} != model shape "
+                                 f"{tuple(expected[name].shape)}")
+        xp = self.xp
+        for name, p in self.params.items():
+            p[...] = backend.to_device(state[name], xp, dtype=p.dtype)
+        for layer in self.layers:
+            for k, v in layer.buffers.items():
+                layer.buffers[k] = backend.to_device(state[f"{layer.name}.{k}"], xp, dtype=v.dtype).copy()
+        return self
+
+    def rng_state(self):
+        """Dropout positions: layer name -> number of random masks drawn (JSON-able)."""
+        return {l.name: l.calls for l in self.layers if isinstance(l, nn.Dropout)}
+
+    def set_rng_state(self, state):
+        for name, calls in state.items():
+            self.layer(name).calls = int(calls)
+
+    def dropout_layers(self):
+        return [l for l in self.layers if isinstance(l, nn.Dropout)]
+
+    def fix_dropout_masks(self, n, seed=0):
+        """Give every dropout layer a fixed random keep mask for a batch of ``n`` (for gradient checks).
+
+        ``release_dropout_masks()`` returns to fresh masks per forward pass.
+        """
+        rng = np.random.default_rng(seed)
+        shapes = self.output_shapes()
+        for layer in self.dropout_layers():
+            keep = rng.random((n,) + shapes[layer.name]) >= layer.p
+            layer.mask = backend.to_device(keep.astype(self.dtype), self.xp)
+
+    def release_dropout_masks(self):
+        for layer in self.dropout_layers():
+            layer.mask = None
+
+    def output_shapes(self):
+        """Dict layer name -> per-example output shape (no batch dimension)."""
+        shape, shapes = tuple(self._config["input_shape"]), {}
+        for layer in self.layers:
+            shape = layer.output_shape(shape)
+            shapes[layer.name] = shape
+        return shapes
+
+    def cache_nbytes(self):
+        """Bytes currently held by layer caches (0 once backward has run or after an eval pass)."""
+        return sum(layer.cache_nbytes for layer in self.layers)
+
+    def summary(self):
+        """A table: each layer with its output shape and parameter count, then the total."""
+        shapes = self.output_shapes()
+        rows = [("input", "", "x".join(map(str, self._config["input_shape"])), 0)]
+        if self.is_hybrid:
+            rows.append(("features", "side input", str(self._config["hog_dim"]), 0))
+        for layer in self.layers:
+            rows.append((layer.name, f"{layer.kind} {layer.describe()}".strip(),
+                         "x".join(map(str, shapes[layer.name])), layer.n_params))
+        widths = [max(len(str(r[i])) for r in rows + [("layer", "type", "output", "params")])
+                  for i in range(3)]
+        line = "{:<%d}  {:<%d}  {:>%d}  {:>12}" % tuple(widths)
+        text = [line.format("layer", "type", "output", "params")]
+        text += [line.format(n, k, s, f"{p:,}") for n, k, s, p in rows]
+        text.append(f"total parameters: {self.n_params:,}")
+        return "\n".join(text)
+
+    # -- passes ---------------------------------------------------------------
+    def _split(self, X):
+        """(images, side features) on the model's device and dtype, shape-checked."""
+        if self.is_hybrid:
+            if not isinstance(X, (tuple, list)) or len(X) != 2:
+                raise ShapeError("a hybrid model takes X = (images, features); got a single array")
+            images, side = X
+        else:
+            if isinstance(X, (tuple, list)):
+                raise ShapeError("this model has no side input (hog_dim is null): pass the images only")
+            images, side = X, None
+        want = tuple(self._config["input_shape"])
+        if images.ndim != 4 or tuple(images.shape[1:]) != want:
+            raise ShapeError(f"images have shape {tuple(images.shape)}; this model expects (N, {', '.join(map(str, want))})")
+        xp, dtype = self.xp, self.dtype
+        images = backend.to_device(images, xp, dtype=dtype)
+        if side is not None:
+            if side.ndim != 2 or side.shape[0] != images.shape[0] or side.shape[1] != self._config["hog_dim"]:
+                raise ShapeError(f"side features have shape {tuple(side.shape)}; expected "
+                                 f"({images.shape[0]}, {self._config['hog_dim']})")
+            side = backend.to_device(side, xp, dtype=dtype)
+        return images, side
+
+    def _forward(self, X, train, keep_cache, stop_at=None, record=()):
+        images, side = self._split(X)
+        if keep_cache:
+            for layer in self._ran:
+                layer.clear_cache()
+            self._ran = []
+        acts = {}
+        x = images
+        for layer in self.layers:
+            if isinstance(layer, nn.Concat):
+                layer.side = side
+            x = layer.forward(x, train, keep_cache)
+            if keep_cache:
+                self._ran.append(layer)
+            if layer.name in record:
+                acts[layer.name] = x
+            if layer.name == stop_at:
+                break
+        return x, acts
+
+    def _backward(self, dout, taps=()):
+        grads_at = {}
+        side_grad = None
+        for layer in reversed(self._ran):
+            if layer.name in taps:
+                grads_at[layer.name] = dout
+            dout = layer.backward(dout)
+            if isinstance(layer, nn.Concat):
+                side_grad, layer.side_grad = layer.side_grad, None
+        self._ran = []
+        return dout, side_grad, grads_at
+
+    def loss(self, X, y=None, train=None, class_weights=None):
+        """Scores (N, n_classes) if ``y`` is None, else ``(loss, grads)``.
+
+        loss = data loss (softmax cross-entropy, optionally class-weighted, or SVM)
+        + 0.5 * reg * sum of squared conv/affine weights; ``grads`` maps every
+        parameter name to d loss / d param. ``train`` defaults to ``self.training``.
+        The loss is a 0-d array on the model's device (no host sync).
+        """
+        train = self.training if train is None else bool(train)
+        if y is None:
+            return self._forward(X, train, keep_cache=False)[0]
+        scores, _ = self._forward(X, train, keep_cache=True)
+        y = backend.to_device(y, self.xp)
+        if self._config["loss"] == "softmax":
+            data_loss, dscores = L.softmax_cross_entropy(scores, y, class_weights=class_weights)
+        else:
+            if class_weights is not None:
+                raise ConfigError("class weights need the softmax loss; this model uses loss 'svm'")
+            data_loss, dscores = L.svm_loss(scores, y)
+        del scores
+        self._backward(dscores)
+        grads = {f"{l.name}.{k}": g for l in self.layers for k, g in l.grads.items()}
+        for layer in self.layers:
+            layer.grads = {}
+        loss = data_loss
+        if self.reg:
+            reg_loss, reg_grads = L.l2_penalty({n: self.params[n] for n in self.weight_names}, self.reg)
+            loss = loss + reg_loss
+            for n, g in reg_grads.items():
+                grads[n] = grads[n] + g
+        return loss, grads
+
+    def _batches(self, X, batch_size):
+        n = (X[0] if isinstance(X, (tuple, list)) else X).shape[0]
+        for start in range(0, n, batch_size):
+            sl = slice(start, start + batch_size)
+            yield tuple(x[sl] for x in X) if isinstance(X, (tuple, list)) else X[sl]
+
+    def scores(self, X, batch_size=256):
+        """Class scores (N, n_classes) in evaluation mode, computed ``batch_size`` images at a time.
+
+        ``X`` may live on the host while the model is on the GPU: each batch is
+        moved on its own, so a 10,000-image set never sits on the device at once
+        and no activations outlive their batch.
+        """
+        xp = self.xp
+        outs = [self._forward(b, False, keep_cache=False)[0] for b in self._batches(X, batch_size)]
+        return xp.concatenate(outs) if outs else xp.zeros((0, self._config["n_classes"]), self.dtype)
+
+    def predict_proba(self, X, batch_size=256):
+        """Softmax class probabilities (N, n_classes), evaluation mode, batched; on the model's device."""
+        return L.softmax(self.scores(X, batch_size))
+
+    def predict(self, X, batch_size=256):
+        """Predicted class indices (N,), evaluation mode, batched; on the model's device."""
+        return self.scores(X, batch_size).argmax(axis=1)
+
+    def forward_to(self, X, layer_name, train=False):
+        """Activations (N, ...) at the output of layer ``layer_name`` (evaluation mode by default)."""
+        self.layer(layer_name)
+        return self._forward(X, train, keep_cache=False, stop_at=layer_name)[0]
+
+    def backprop(self, X, dout, at="scores", taps=(), train=False):
+        """Backpropagate ``dout`` from the output of layer ``at`` down to the input.
+
+        ``dout`` is an array shaped like that output, or a callable
+        ``dout(output) -> array`` (e.g. ``lambda a: a`` ascends 0.5*||a||^2, as
+        DeepDream does). ``taps`` names layers whose activations and gradients
+        to return. Runs in evaluation mode unless ``train``; parameter grads
+        are discarded. Returns a ``Backprop`` (output, input_grad, side_grad,
+        activations, grads).
+        """
+        self.layer(at)
+        for name in taps:
+            self.layer(name)
+        out, acts = self._forward(X, train, keep_cache=True, stop_at=at, record=set(taps))
+        d = dout(out) if callable(dout) else dout
+        if tuple(d.shape) != tuple(out.shape):
+            raise ShapeError(f"dout has shape {tuple(d.shape)}; the output of {at} is {tuple(out.shape)}")
+        dx, side_grad, grads = self._backward(d, taps=set(taps))
+        for layer in self.layers:
+            layer.grads = {}
+        return Backprop(out, dx, side_grad, acts, grads)
+
+    def class_gradients(self, X, classes, taps=()):
+        """d score[class] / d input (saliency) and / d the outputs of ``taps`` (Grad-CAM), evaluation mode.
+
+        ``classes`` is one class index for all images or an array (N,) of indices.
+        """
+        xp = self.xp
+
+        def onehot(scores):
+            d = xp.zeros_like(scores)
+            idx = backend.to_device(np.broadcast_to(np.asarray(backend.to_numpy(classes)), (scores.shape[0],)), xp)
+            d[xp.arange(scores.shape[0]), idx] = 1
+            return d
+        return self.backprop(X, onehot, at="scores", taps=taps)
+
+    def __repr__(self):
+        return f"Model({to_spec(self._config)!r}, hog_dim={self._config['hog_dim']})"
+
+
+def build_model(config, dtype=None, xp=None):
+    """A ``Model`` from a config dict, a spec string or a path to a JSON config file."""
+    if isinstance(config, str) and config.endswith(".json"):
+        config = load_config(config)
+    return Model(config, dtype=dtype, xp=xp)
+
+
+def load_config(path):
+    """Read a model config from a JSON file; ConfigError naming the file if it is not one."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"model config {path}: no such file") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"model config {path}: not valid JSON ({exc})") from None
+
+
+# --------------------------------------------------------------------------- the paper's nets
+
+def _scaled(n, width):
+    return max(1, int(round(n * width)))
+
+
+def _apply_overrides(cfg, overrides, width):
+    conv_dropout = overrides.pop("conv_dropout", None)
+    fc_dropout = overrides.pop("fc_dropout", None)
+    for b in cfg["conv"]:
+        b["filters"] = _scaled(b["filters"], width)
+        if conv_dropout is not None:
+            b["dropout"] = conv_dropout
+    for b in cfg["fc"]:
+        b["units"] = _scaled(b["units"], width)
+        if fc_dropout is not None:
+            b["dropout"] = fc_dropout
+    cfg.update(overrides)
+    return normalize_config(cfg)
+
+
+def shallow_config(width=1.0, **overrides):
+    """The paper's shallow net (M=2, N=1) as a config.
+
+    conv32 3x3 SBN ReLU dropout | conv64 3x3 SBN ReLU dropout maxpool2 | fc512 BN ReLU
+    dropout | scores. 'Same' padding, stride 1. Dropout rates (not stated in the
+    paper): 0.25 after conv blocks, 0.5 after the fc block. ``width`` scales
+    filters and units; ``conv_dropout``, ``fc_dropout`` and any top-level key
+    (input_shape, n_classes, reg, seed, hog_dim, loss, conv, fc) override.
+    """
+    cfg = {"name": "shallow", "input_shape": [1, 48, 48], "n_classes": 7,
+           "conv": [{"filters": 32, "kernel": 3, "pad": "same", "bn": True, "dropout": 0.25, "pool": None},
+                    {"filters": 64, "kernel": 3, "pad": "same", "bn": True, "dropout": 0.25, "pool": 2}],
+           "fc": [{"units": 512, "bn": True, "dropout": 0.5}],
+           "hog_dim": None, "loss": "softmax", "reg": PAPER_HPARAMS["shallow"]["reg"], "seed": 0}
+    return _apply_overrides(cfg, dict(overrides), width)
+
+
+def deep_config(width=1.0, **overrides):
+    """The paper's deep net (M=4, N=2) as a config.
+
+    conv64 3x3 | conv128 5x5 | conv512 3x3 | conv512 3x3, each SBN ReLU dropout
+    maxpool2 ('same' padding: 48 -> 24 -> 12 -> 6 -> 3) | fc256 BN ReLU dropout |
+    fc512 BN ReLU dropout | scores. Dropout (not stated in the paper): 0.25 after
+    conv blocks, 0.5 after fc blocks. Overrides as in ``shallow_config``.
+    """
+    conv = [{"filters": f, "kernel": k, "pad": "same", "bn": True, "dropout": 0.25, "pool": 2}
+            for f, k in ((64, 3), (128, 5), (512, 3), (512, 3))]
+    cfg = {"name": "deep", "input_shape": [1, 48, 48], "n_classes": 7, "conv": conv,
+           "fc": [{"units": 256, "bn": True, "dropout": 0.5}, {"units": 512, "bn": True, "dropout": 0.5}],
+           "hog_dim": None, "loss": "softmax", "reg": PAPER_HPARAMS["deep"]["reg"], "seed": 0}
+    return _apply_overrides(cfg, dict(overrides), width)
+
+
+def shallow(width=1.0, dtype=None, xp=None, **overrides):
+    """The paper's shallow model (see ``shallow_config``)."""
+    return Model(shallow_config(width, **overrides), dtype=dtype, xp=xp)
+
+
+def deep(width=1.0, dtype=None, xp=None, **overrides):
+    """The paper's deep model (see ``deep_config``)."""
+    return Model(deep_config(width, **overrides), dtype=dtype, xp=xp)
+
+
+def hybrid_config(base, feature_dim, **overrides):
+    """Config of ``base`` ("shallow", "deep", a config, a spec or a Model) with a side input of ``feature_dim``.
+
+    The side vector (HOG features) is concatenated with the flattened output of
+    the last conv block, before the first fully connected layer.
+    """
+    if isinstance(base, Model):
+        base = base.config
+    if base in ("shallow", "deep"):
+        width = overrides.pop("width", 1.0)
+        cfg = (shallow_config if base == "shallow" else deep_config)(width, **overrides)
+        overrides = {}
+    else:
+        cfg = normalize_config(base)
+    cfg.update(overrides)
+    cfg["hog_dim"] = feature_dim
+    if cfg.get("name") in ("shallow", "deep"):
+        cfg["name"] += "-hog"
+    return normalize_config(cfg)
+
+
+def hybrid(base, feature_dim, dtype=None, xp=None, **overrides):
+    """A hybrid CNN + side-features model; ``X`` is ``(images, features)``. See ``hybrid_config``."""
+    return Model(hybrid_config(base, feature_dim, **overrides), dtype=dtype, xp=xp)

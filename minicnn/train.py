@@ -1,0 +1,374 @@
+"""The training loop: minibatch epochs, evaluation, history, best model, checkpoints, resume.
+
+    trainer = Trainer(model, (X_train, y_train), (X_val, y_val), optimizer="adam", lr=1e-3,
+                      epochs=30, batch_size=128, seed=0, out_dir="runs/shallow")
+    history = trainer.train()
+
+Each epoch visits every training example once, in a fresh permutation (minibatches
+without replacement) drawn from a generator seeded by ``(seed, epoch)``; the same
+generator draws the per-image flips and feeds the augmenter. Dropout masks come
+from the model's own seeded layers. So one seed fixes shuffling, flips,
+augmentation and dropout (and the model's config seed fixes initialization),
+and a run interrupted and resumed from a checkpoint reproduces the uninterrupted
+run exactly.
+
+After every epoch the trainer evaluates (evaluation mode, batched) the loss and
+accuracy on the validation set and on a fixed subset of at most
+``train_eval_size`` training images (2,000 by default: cheaper than a full
+pass, and measured the same way as validation), steps the learning-rate
+schedule, remembers the parameters and BN statistics of the best epoch by
+validation accuracy, writes ``last.npz`` (and ``best.npz`` when it improves)
+to ``out_dir``, calls the callbacks and checks early stopping.
+
+The training data is moved to the model's device once. Inside an epoch nothing
+is read back to the host except every ``log_every`` iterations, when the
+pending minibatch losses are fetched in one transfer for the history and the
+progress bar.
+
+Ctrl-C finishes the current minibatch, writes ``last.npz`` with the position
+inside the epoch, and re-raises KeyboardInterrupt; a second Ctrl-C stops at once.
+"""
+import math
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+
+from . import backend, layers as L
+from .checkpoint import load_checkpoint, save_checkpoint
+from .errors import ConfigError, ShapeError
+from .optim import make_optimizer, optimizer_from_state
+from .progress import ProgressBar
+from .schedules import make_schedule
+
+_SHUFFLE_STREAM = 1
+_SUBSET_STREAM = 2
+
+HISTORY_KEYS = ("iter_loss", "epoch", "iterations", "lr", "batch_loss", "train_loss", "train_acc",
+                "val_loss", "val_acc", "epoch_time", "images_per_s")
+
+
+def new_history():
+    """An empty history: ``iter_loss`` per iteration, every other list per epoch."""
+    return {k: [] for k in HISTORY_KEYS}
+
+
+def _n(X):
+    return (X[0] if isinstance(X, (tuple, list)) else X).shape[0]
+
+
+def _take(X, idx):
+    return tuple(x[idx] for x in X) if isinstance(X, (tuple, list)) else X[idx]
+
+
+def _to(X, xp, dtype=None):
+    if isinstance(X, (tuple, list)):
+        return tuple(backend.to_device(x, xp, dtype=dtype) for x in X)
+    return backend.to_device(X, xp, dtype=dtype)
+
+
+def evaluate(model, X, y, batch_size=256):
+    """Mean data loss (no L2) and accuracy of ``model`` on (X, y) in evaluation mode, batched.
+
+    ``X`` may be on the host or the model's device. One host read at the end.
+    Returns ``(loss, accuracy)`` as Python floats.
+    """
+    xp = model.xp
+    n = _n(X)
+    if n == 0:
+        raise ShapeError("evaluate: the evaluation set is empty")
+    loss_fn = L.softmax_cross_entropy if model.config["loss"] == "softmax" else L.svm_loss
+    total_loss, correct = 0.0, 0
+    for start in range(0, n, batch_size):
+        sl = slice(start, start + batch_size)
+        yb = backend.to_device(y[sl], xp)
+        scores = model.loss(_take(X, sl), train=False)
+        loss, _ = loss_fn(scores, yb)
+        total_loss = total_loss + loss * yb.shape[0]
+        correct = correct + (scores.argmax(axis=1) == yb).sum()
+    host = backend.to_numpy(xp.stack([xp.asarray(total_loss, dtype=xp.float64),
+                                      xp.asarray(correct, dtype=xp.float64)]))
+    return float(host[0]) / n, float(host[1]) / n
+
+
+class Trainer:
+    """Train ``model`` on ``train_data = (X, y)`` with validation on ``val_data`` (optional).
+
+    X is float (N, C, H, W) already preprocessed (or ``(images, features)``
+    for a hybrid model); y int (N,). Arguments:
+
+    optimizer, lr, optimizer_kw  name for ``make_optimizer`` ("sgd", "momentum", "nesterov",
+                                 "rmsprop", "adam"), its rate and other arguments
+    schedule          a ``make_schedule`` config dict ({"name": "step", ...}, "exponential",
+                      "plateau" (on validation loss), "cosine"), or None for a constant rate
+    epochs, batch_size, seed
+    flip              True: flip each training image horizontally with probability 1/2, drawn
+                      per image per epoch ("flips drawn per batch", as the paper's iteration
+                      counts suggest); for a doubled set use data's flip_double instead
+    augment           an augmenter ``augment(batch, rng) -> batch`` applied to each minibatch
+    class_weights     per-class loss weights (n_classes,) for the softmax loss, or None
+    patience          stop when validation accuracy has not improved for this many epochs
+    train_eval_size   size of the fixed training subset measured after each epoch
+    out_dir           where ``last.npz`` (every ``checkpoint_every`` epochs) and ``best.npz`` go
+    quiet             no progress bar; callbacks  ``fn(trainer, record)`` after each epoch
+    preprocess, preprocess_info  stored in every checkpoint (e.g. the mean image)
+    restore_best      at the end of ``train()`` load the best epoch's parameters back
+    """
+
+    def __init__(self, model, train_data, val_data=None, *, optimizer="adam", lr=1e-3, optimizer_kw=None,
+                 schedule=None, epochs=10, batch_size=128, seed=0, flip=False, augment=None,
+                 class_weights=None, patience=None, train_eval_size=2000, eval_batch_size=256,
+                 log_every=20, out_dir=None, checkpoint_every=1, quiet=False, callbacks=(),
+                 preprocess=None, preprocess_info=None, restore_best=True):
+        self.model = model
+        self.config = {
+            "optimizer": str(optimizer), "lr": float(lr), "optimizer_kw": dict(optimizer_kw or {}),
+            "schedule": schedule, "epochs": int(epochs), "batch_size": int(batch_size), "seed": int(seed),
+            "flip": bool(flip), "class_weights": None if class_weights is None else
+            [float(w) for w in backend.to_numpy(class_weights)], "patience": patience,
+            "train_eval_size": int(train_eval_size), "eval_batch_size": int(eval_batch_size),
+            "log_every": int(log_every), "checkpoint_every": int(checkpoint_every),
+            "restore_best": bool(restore_best), "augment": None if augment is None else repr(augment)}
+        self._check_config(train_data, val_data, augment)
+        self.augment = augment
+        self.out_dir = out_dir
+        self.quiet = quiet
+        self.callbacks = list(callbacks)
+        self.preprocess, self.preprocess_info = preprocess, preprocess_info
+        self.optimizer = make_optimizer(optimizer, lr=lr, **self.config["optimizer_kw"])
+        self.schedule = make_schedule(schedule)
+        self.history = new_history()
+        self.epoch = 0          # epochs completed
+        self.iteration = 0      # minibatches done inside the current epoch
+        self.step = 0           # minibatches done in total
+        self.best = {"epoch": None, "val_acc": None, "val_loss": None}
+        self.best_state = None
+        self.stopped_early = False
+        self._epoch_rng = None
+        self._epoch_acc = {"loss_sum": 0.0, "seconds": 0.0, "images": 0}
+        self._resume_rng_state = None
+        self._interrupted = False
+        xp, dtype = model.xp, model.dtype
+        self.X, self.y = _to(train_data[0], xp, dtype), backend.to_device(train_data[1], xp)
+        self.val = None if val_data is None else (_to(val_data[0], xp, dtype), backend.to_device(val_data[1], xp))
+        n = _n(self.X)
+        pick = np.random.default_rng([self.config["seed"], _SUBSET_STREAM]).permutation(n)
+        pick = np.sort(pick[:min(n, self.config["train_eval_size"])])
+        idx = backend.to_device(pick, xp)
+        self.train_subset = (_take(self.X, idx), self.y[idx])
+        self.class_weights = None if class_weights is None else backend.to_device(
+            np.asarray(self.config["class_weights"]), xp, dtype=dtype)
+
+    def _check_config(self, train_data, val_data, augment):
+        c = self.config
+        for key in ("epochs", "batch_size", "train_eval_size", "eval_batch_size", "log_every", "checkpoint_every"):
+            if c[key] < 1:
+                raise ConfigError(f"Trainer: {key} must be >= 1, got {c[key]}")
+        if c["patience"] is not None and int(c["patience"]) < 1:
+            raise ConfigError(f"Trainer: patience must be >= 1 or None, got {c['patience']}")
+        if self.model.is_hybrid and (c["flip"] or augment is not None):
+            raise ConfigError("Trainer: online flips/augmentation change the images but not their HOG "
+                              "features; for a hybrid model flip the set before computing HOG (flip_double)")
+        for name, data in (("train_data", train_data), ("val_data", val_data)):
+            if data is None:
+                continue
+            if len(data) != 2 or _n(data[0]) != len(data[1]):
+                raise ShapeError(f"Trainer: {name} must be (X, y) with as many labels as images")
+        if c["class_weights"] is not None and len(c["class_weights"]) != self.model.config["n_classes"]:
+            raise ConfigError(f"Trainer: class_weights has {len(c['class_weights'])} entries; the model has "
+                              f"{self.model.config['n_classes']} classes")
+
+    # -- the loop --------------------------------------------------------------
+    def train(self):
+        """Train until ``config["epochs"]`` epochs are done (or early stop); return the history."""
+        restore = self._install_interrupt_handler()
+        try:
+            while self.epoch < self.config["epochs"] and not self.stopped_early:
+                self._run_epoch()
+                if self._interrupted:
+                    self._save("last.npz")
+                    raise KeyboardInterrupt
+                self._end_epoch()
+        finally:
+            restore()
+        if self.config["restore_best"] and self.best_state is not None:
+            self.restore_best()
+        return self.history
+
+    def _epoch_draws(self, n):
+        """Generator, permutation and flip mask for the current epoch, all from (seed, epoch)."""
+        rng = np.random.default_rng([self.config["seed"], _SHUFFLE_STREAM, self.epoch])
+        perm = rng.permutation(n)
+        flips = rng.random(n) < 0.5 if self.config["flip"] else None
+        return rng, perm, flips
+
+    def _run_epoch(self):
+        model, opt, xp = self.model, self.optimizer, self.model.xp
+        n, bs = _n(self.X), self.config["batch_size"]
+        n_batches = math.ceil(n / bs)
+        self._epoch_rng, perm, flips = self._epoch_draws(n)
+        if self._resume_rng_state is not None:
+            self._epoch_rng.bit_generator.state = self._resume_rng_state
+            self._resume_rng_state = None
+        if self.iteration == 0:
+            self._epoch_acc = {"loss_sum": 0.0, "seconds": 0.0, "images": 0}
+        perm = backend.to_device(perm, xp)
+        flips = None if flips is None else backend.to_device(flips, xp)
+        loss_sum = xp.asarray(self._epoch_acc["loss_sum"], dtype=xp.float64)
+        bar = ProgressBar(n, desc=f"epoch {self.epoch + 1}/{self.config['epochs']}", unit="img",
+                          quiet=self.quiet)
+        bar.update(min(n, self.iteration * bs))
+        pending, t0, seen = [], time.perf_counter(), 0
+        for it in range(self.iteration, n_batches):
+            idx = perm[it * bs:(it + 1) * bs]
+            Xb, yb = _take(self.X, idx), self.y[idx]
+            if flips is not None:
+                Xb = xp.where(flips[idx][:, None, None, None], Xb[..., ::-1], Xb)
+            if self.augment is not None:
+                Xb = self.augment(Xb, self._epoch_rng)
+            loss, grads = model.loss(Xb, yb, train=True, class_weights=self.class_weights)
+            opt.step(model.params, grads)
+            del grads
+            pending.append(loss)
+            loss_sum = loss_sum + loss
+            self.iteration, self.step = it + 1, self.step + 1
+            seen += int(yb.shape[0])
+            last = it == n_batches - 1
+            if len(pending) >= self.config["log_every"] or last or self._interrupted:
+                values = backend.to_numpy(xp.stack([xp.asarray(p, dtype=xp.float64) for p in pending]))
+                self.history["iter_loss"].extend(float(v) for v in values)
+                pending = []
+                bar.update(int(yb.shape[0]), loss=f"{values[-1]:.3f}")
+            else:
+                bar.update(int(yb.shape[0]))
+            if self._interrupted:
+                break
+        bar.close()
+        self._epoch_acc["loss_sum"] = float(backend.to_numpy(loss_sum))
+        self._epoch_acc["seconds"] += time.perf_counter() - t0
+        self._epoch_acc["images"] += seen
+
+    def _end_epoch(self):
+        c, h = self.config, self.history
+        self.epoch += 1
+        lr_used = float(self.optimizer.lr)
+        train_loss, train_acc = evaluate(self.model, *self.train_subset, batch_size=c["eval_batch_size"])
+        val_loss = val_acc = None
+        if self.val is not None:
+            val_loss, val_acc = evaluate(self.model, *self.val, batch_size=c["eval_batch_size"])
+        acc = self._epoch_acc
+        record = {"epoch": self.epoch, "iterations": self.step, "lr": lr_used,
+                  "batch_loss": acc["loss_sum"] / max(1, self.iteration),
+                  "train_loss": train_loss, "train_acc": train_acc, "val_loss": val_loss, "val_acc": val_acc,
+                  "epoch_time": acc["seconds"], "images_per_s": acc["images"] / max(acc["seconds"], 1e-9)}
+        for k, v in record.items():
+            h[k].append(v)
+        self.iteration = 0
+        self._epoch_acc = {"loss_sum": 0.0, "seconds": 0.0, "images": 0}
+        self.schedule.step(self.optimizer, self.epoch, val_loss=val_loss, val_acc=val_acc)
+        improved = val_acc is not None and (self.best["val_acc"] is None or val_acc > self.best["val_acc"])
+        if improved:
+            self.best = {"epoch": self.epoch, "val_acc": val_acc, "val_loss": val_loss}
+            self.best_state = self.model.state_dict()
+            if self.out_dir:
+                self._save("best.npz")
+        if c["patience"] is not None and self.best["epoch"] is not None \
+                and self.epoch - self.best["epoch"] >= int(c["patience"]):
+            self.stopped_early = True
+        if self.out_dir and (self.epoch % c["checkpoint_every"] == 0 or self.epoch == c["epochs"]
+                             or self.stopped_early):
+            self._save("last.npz")
+        if not self.quiet:
+            val = "" if val_acc is None else f"  val loss {val_loss:.4f} acc {val_acc:.4f}"
+            print(f"epoch {self.epoch}: train loss {train_loss:.4f} acc {train_acc:.4f}{val}"
+                  f"  lr {lr_used:.3g}  {record['images_per_s']:.0f} img/s"
+                  + ("  (best)" if improved else "") + ("  early stop" if self.stopped_early else ""),
+                  flush=True)
+        for callback in self.callbacks:
+            callback(self, record)
+
+    def restore_best(self):
+        """Load the best epoch's parameters and BN statistics (by validation accuracy) into the model."""
+        if self.best_state is None:
+            raise ConfigError("Trainer.restore_best: no best model yet (it needs validation data and one epoch)")
+        self.model.load_state_dict(self.best_state)
+        return self.model
+
+    # -- interruption ----------------------------------------------------------
+    def _install_interrupt_handler(self):
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+        previous = signal.getsignal(signal.SIGINT)
+
+        def handler(signum, frame):
+            if self._interrupted:
+                raise KeyboardInterrupt
+            self._interrupted = True
+            print("\ninterrupt: finishing this minibatch and saving a checkpoint "
+                  "(press Ctrl-C again to stop at once)", flush=True)
+
+        signal.signal(signal.SIGINT, handler)
+        return lambda: signal.signal(signal.SIGINT, previous)
+
+    def request_stop(self):
+        """Ask the loop to stop after the current minibatch and checkpoint, as Ctrl-C does."""
+        self._interrupted = True
+
+    # -- checkpoints -------------------------------------------------------------
+    def state(self):
+        """The trainer's JSON-able state stored in checkpoints."""
+        rng = None
+        if self.iteration and self._epoch_rng is not None:
+            rng = self._epoch_rng.bit_generator.state
+        return {"config": self.config,
+                "position": {"epoch": self.epoch, "iteration": self.iteration, "step": self.step},
+                "epoch_rng": rng, "epoch_acc": self._epoch_acc, "best": self.best,
+                "stopped_early": self.stopped_early}
+
+    def _save(self, name):
+        path = os.path.join(self.out_dir or ".", name)
+        return save_checkpoint(path, self.model, optimizer=self.optimizer, schedule=self.schedule,
+                               trainer=self.state(), history=self.history, preprocess=self.preprocess,
+                               preprocess_info=self.preprocess_info)
+
+    def save(self, path):
+        """Write a checkpoint of the current state to ``path``."""
+        return save_checkpoint(path, self.model, optimizer=self.optimizer, schedule=self.schedule,
+                               trainer=self.state(), history=self.history, preprocess=self.preprocess,
+                               preprocess_info=self.preprocess_info)
+
+    @classmethod
+    def resume(cls, path, train_data, val_data=None, xp=None, **overrides):
+        """A trainer that continues the run saved in ``path`` exactly where it stopped.
+
+        The data is passed again (checkpoints do not hold it). ``overrides``
+        change trainer settings, e.g. ``epochs=40`` to train longer, ``quiet``,
+        ``callbacks``, ``augment``; ``out_dir`` defaults to the checkpoint's folder.
+        The best model so far is read from ``best.npz`` beside the checkpoint.
+        """
+        model, extras = load_checkpoint(path, xp=xp)
+        state = extras["trainer"]
+        if state is None or extras["optimizer"] is None:
+            raise ConfigError(f"{path} holds a model but no training state; it cannot be resumed")
+        cfg = dict(state["config"])
+        cfg.pop("augment")
+        kwargs = {**cfg, "out_dir": os.path.dirname(os.path.abspath(path)),
+                  "preprocess": extras["preprocess"] or None, "preprocess_info": extras["preprocess_info"]}
+        kwargs.update(overrides)
+        trainer = cls(model, train_data, val_data, **kwargs)
+        trainer.optimizer = optimizer_from_state(extras["optimizer"])
+        if extras["schedule"] is not None:
+            trainer.schedule.load_state_dict(extras["schedule"])
+        trainer.history = {**new_history(), **(extras["history"] or {})}
+        pos = state["position"]
+        trainer.epoch, trainer.iteration, trainer.step = pos["epoch"], pos["iteration"], pos["step"]
+        trainer._resume_rng_state = state.get("epoch_rng")
+        trainer._epoch_acc = state.get("epoch_acc") or trainer._epoch_acc
+        trainer.best = state["best"]
+        trainer.stopped_early = bool(state.get("stopped_early"))
+        best_path = os.path.join(os.path.dirname(os.path.abspath(path)), "best.npz")
+        if trainer.best.get("epoch") is not None and os.path.exists(best_path):
+            trainer.best_state = load_checkpoint(best_path, xp=model.xp)[0].state_dict()
+        return trainer
