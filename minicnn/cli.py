@@ -13,6 +13,9 @@ from .errors import MiniCNNError
 
 # Modules that contribute sub-commands, in the order `minicnn --help` lists them.
 COMMAND_MODULES = [
+    "minicnn.data.cli",
+    "minicnn.train_cli",
+    "minicnn.gradcheck_cli",
 ]
 
 

@@ -429,6 +429,24 @@ class Model:
         """Bytes currently held by layer caches (0 once backward has run or after an eval pass)."""
         return sum(layer.cache_nbytes for layer in self.layers)
 
+    def cache_bytes_by_layer(self, X, train=True):
+        """Bytes each layer's cache holds after one forward pass that keeps caches (as training does).
+
+        Runs the forward pass on ``X`` (train mode by default), reads every
+        layer's cache size (im2col columns, masks, BN statistics, ...), then frees
+        the caches. Returns a dict layer name -> bytes; their sum is the
+        activation memory a training step holds at the end of its forward pass.
+        """
+        self._forward(X, train, keep_cache=True)
+        sizes = {layer.name: layer.cache_nbytes for layer in self.layers}
+        self._free_caches()
+        return sizes
+
+    def _free_caches(self):
+        for layer in self._ran:
+            layer.clear_cache()
+        self._ran = []
+
     def summary(self):
         """A table: each layer with its output shape and parameter count, then the total."""
         shapes = self.output_shapes()
@@ -472,9 +490,7 @@ class Model:
     def _forward(self, X, train, keep_cache, stop_at=None, record=()):
         images, side = self._split(X)
         if keep_cache:
-            for layer in self._ran:
-                layer.clear_cache()
-            self._ran = []
+            self._free_caches()
         acts = {}
         x = images
         for layer in self.layers:
@@ -501,26 +517,33 @@ class Model:
         self._ran = []
         return dout, side_grad, grads_at
 
-    def loss(self, X, y=None, train=None, class_weights=None):
+    def loss(self, X, y=None, train=None, class_weights=None, return_scores=False):
         """Scores (N, n_classes) if ``y`` is None, else ``(loss, grads)``.
 
         loss = data loss (softmax cross-entropy, optionally class-weighted, or SVM)
         + 0.5 * reg * sum of squared conv/affine weights; ``grads`` maps every
         parameter name to d loss / d param. ``train`` defaults to ``self.training``.
         The loss is a 0-d array on the model's device (no host sync).
+        ``return_scores=True`` returns ``(loss, grads, scores)`` (the trainer's
+        running accuracy uses them).
         """
         train = self.training if train is None else bool(train)
         if y is None:
             return self._forward(X, train, keep_cache=False)[0]
+        if class_weights is not None and self._config["loss"] != "softmax":
+            raise ConfigError("class weights need the softmax loss; this model uses loss 'svm'")
         scores, _ = self._forward(X, train, keep_cache=True)
-        y = backend.to_device(y, self.xp)
-        if self._config["loss"] == "softmax":
-            data_loss, dscores = L.softmax_cross_entropy(scores, y, class_weights=class_weights)
-        else:
-            if class_weights is not None:
-                raise ConfigError("class weights need the softmax loss; this model uses loss 'svm'")
-            data_loss, dscores = L.svm_loss(scores, y)
-        del scores
+        try:
+            y = backend.to_device(y, self.xp)
+            if self._config["loss"] == "softmax":
+                data_loss, dscores = L.softmax_cross_entropy(scores, y, class_weights=class_weights)
+            else:
+                data_loss, dscores = L.svm_loss(scores, y)
+        except BaseException:
+            self._free_caches()      # a bad label must not leave the activations alive
+            raise
+        if not return_scores:
+            del scores
         self._backward(dscores)
         grads = {f"{l.name}.{k}": g for l in self.layers for k, g in l.grads.items()}
         for layer in self.layers:
@@ -531,7 +554,7 @@ class Model:
             loss = loss + reg_loss
             for n, g in reg_grads.items():
                 grads[n] = grads[n] + g
-        return loss, grads
+        return (loss, grads, scores) if return_scores else (loss, grads)
 
     def _batches(self, X, batch_size):
         n = (X[0] if isinstance(X, (tuple, list)) else X).shape[0]
@@ -579,6 +602,7 @@ class Model:
         out, acts = self._forward(X, train, keep_cache=True, stop_at=at, record=set(taps))
         d = dout(out) if callable(dout) else dout
         if tuple(d.shape) != tuple(out.shape):
+            self._free_caches()
             raise ShapeError(f"dout has shape {tuple(d.shape)}; the output of {at} is {tuple(out.shape)}")
         dx, side_grad, grads = self._backward(d, taps=set(taps))
         for layer in self.layers:

@@ -25,16 +25,20 @@ from . import backend, layers as L
 from .errors import MiniCNNError
 
 
-def nbytes_of(obj):
-    """Total bytes of every array found (recursively) in tuples, lists and dicts of ``obj``."""
-    if obj is None:
+def nbytes_of(obj, exclude=()):
+    """Total bytes of every array found (recursively) in tuples, lists and dicts of ``obj``.
+
+    Arrays whose ``id`` is in ``exclude`` (e.g. the layer's own parameters,
+    which a cache references but does not own) are not counted.
+    """
+    if obj is None or id(obj) in exclude:
         return 0
     if hasattr(obj, "nbytes") and hasattr(obj, "shape"):
         return int(obj.nbytes)
     if isinstance(obj, dict):
-        return sum(nbytes_of(v) for v in obj.values())
+        return sum(nbytes_of(v, exclude) for v in obj.values())
     if isinstance(obj, (tuple, list)):
-        return sum(nbytes_of(v) for v in obj)
+        return sum(nbytes_of(v, exclude) for v in obj)
     return 0
 
 
@@ -81,8 +85,9 @@ class Layer:
 
     @property
     def cache_nbytes(self):
-        """Bytes held by the cache of the last kept forward (0 after backward)."""
-        return nbytes_of(self._cache)
+        """Bytes held by the cache of the last kept forward (0 after backward), parameters excluded."""
+        owned = {id(v) for v in (*self.params.values(), *self.buffers.values())}
+        return nbytes_of(self._cache, owned)
 
     def _forward(self, x, train):
         raise NotImplementedError

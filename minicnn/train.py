@@ -46,7 +46,7 @@ from .schedules import make_schedule
 _SHUFFLE_STREAM = 1
 _SUBSET_STREAM = 2
 
-HISTORY_KEYS = ("iter_loss", "epoch", "iterations", "lr", "batch_loss", "train_loss", "train_acc",
+HISTORY_KEYS = ("iter_loss", "epoch", "iterations", "lr", "batch_loss", "batch_acc", "train_loss", "train_acc",
                 "val_loss", "val_acc", "epoch_time", "images_per_s")
 
 
@@ -130,7 +130,8 @@ class Trainer:
             [float(w) for w in backend.to_numpy(class_weights)], "patience": patience,
             "train_eval_size": int(train_eval_size), "eval_batch_size": int(eval_batch_size),
             "log_every": int(log_every), "checkpoint_every": int(checkpoint_every),
-            "restore_best": bool(restore_best), "augment": None if augment is None else repr(augment)}
+            "restore_best": bool(restore_best),
+            "augment": None if augment is None else (augment.to_dict() if hasattr(augment, "to_dict") else repr(augment))}
         self._check_config(train_data, val_data, augment)
         self.augment = augment
         self.out_dir = out_dir
@@ -147,7 +148,7 @@ class Trainer:
         self.best_state = None
         self.stopped_early = False
         self._epoch_rng = None
-        self._epoch_acc = {"loss_sum": 0.0, "seconds": 0.0, "images": 0}
+        self._epoch_acc = {"loss_sum": 0.0, "correct": 0.0, "seconds": 0.0, "images": 0}
         self._resume_rng_state = None
         self._interrupted = False
         xp, dtype = model.xp, model.dtype
@@ -188,7 +189,13 @@ class Trainer:
             while self.epoch < self.config["epochs"] and not self.stopped_early:
                 self._run_epoch()
                 if self._interrupted:
-                    self._save("last.npz")
+                    self._interrupted = False
+                    if self.out_dir:
+                        path = self._save("last.npz")
+                        print(f"saved {path} (epoch {self.epoch + 1}, minibatch {self.iteration}); "
+                              "resume with Trainer.resume or `minicnn train --resume`", flush=True)
+                    else:
+                        print("interrupted; no out_dir was given, so nothing was saved", flush=True)
                     raise KeyboardInterrupt
                 self._end_epoch()
         finally:
@@ -213,10 +220,11 @@ class Trainer:
             self._epoch_rng.bit_generator.state = self._resume_rng_state
             self._resume_rng_state = None
         if self.iteration == 0:
-            self._epoch_acc = {"loss_sum": 0.0, "seconds": 0.0, "images": 0}
+            self._epoch_acc = {"loss_sum": 0.0, "correct": 0.0, "seconds": 0.0, "images": 0}
         perm = backend.to_device(perm, xp)
         flips = None if flips is None else backend.to_device(flips, xp)
         loss_sum = xp.asarray(self._epoch_acc["loss_sum"], dtype=xp.float64)
+        correct = xp.asarray(self._epoch_acc["correct"], dtype=xp.float64)
         bar = ProgressBar(n, desc=f"epoch {self.epoch + 1}/{self.config['epochs']}", unit="img",
                           quiet=self.quiet)
         bar.update(min(n, self.iteration * bs))
@@ -228,25 +236,30 @@ class Trainer:
                 Xb = xp.where(flips[idx][:, None, None, None], Xb[..., ::-1], Xb)
             if self.augment is not None:
                 Xb = self.augment(Xb, self._epoch_rng)
-            loss, grads = model.loss(Xb, yb, train=True, class_weights=self.class_weights)
+            loss, grads, scores = model.loss(Xb, yb, train=True, class_weights=self.class_weights,
+                                             return_scores=True)
             opt.step(model.params, grads)
             del grads
             pending.append(loss)
             loss_sum = loss_sum + loss
+            correct = correct + (scores.argmax(axis=1) == yb).sum()
             self.iteration, self.step = it + 1, self.step + 1
             seen += int(yb.shape[0])
             last = it == n_batches - 1
             if len(pending) >= self.config["log_every"] or last or self._interrupted:
-                values = backend.to_numpy(xp.stack([xp.asarray(p, dtype=xp.float64) for p in pending]))
-                self.history["iter_loss"].extend(float(v) for v in values)
+                values = backend.to_numpy(xp.stack([xp.asarray(p, dtype=xp.float64) for p in pending]
+                                                   + [xp.asarray(correct, dtype=xp.float64)]))
+                self.history["iter_loss"].extend(float(v) for v in values[:-1])
                 pending = []
-                bar.update(int(yb.shape[0]), loss=f"{values[-1]:.3f}")
+                acc = values[-1] / (self._epoch_acc["images"] + seen)
+                bar.update(int(yb.shape[0]), loss=f"{values[-2]:.3f}", acc=f"{acc:.3f}")
             else:
                 bar.update(int(yb.shape[0]))
             if self._interrupted:
                 break
         bar.close()
         self._epoch_acc["loss_sum"] = float(backend.to_numpy(loss_sum))
+        self._epoch_acc["correct"] = float(backend.to_numpy(correct))
         self._epoch_acc["seconds"] += time.perf_counter() - t0
         self._epoch_acc["images"] += seen
 
@@ -261,12 +274,13 @@ class Trainer:
         acc = self._epoch_acc
         record = {"epoch": self.epoch, "iterations": self.step, "lr": lr_used,
                   "batch_loss": acc["loss_sum"] / max(1, self.iteration),
+                  "batch_acc": acc["correct"] / max(1, acc["images"]),
                   "train_loss": train_loss, "train_acc": train_acc, "val_loss": val_loss, "val_acc": val_acc,
                   "epoch_time": acc["seconds"], "images_per_s": acc["images"] / max(acc["seconds"], 1e-9)}
         for k, v in record.items():
             h[k].append(v)
         self.iteration = 0
-        self._epoch_acc = {"loss_sum": 0.0, "seconds": 0.0, "images": 0}
+        self._epoch_acc = {"loss_sum": 0.0, "correct": 0.0, "seconds": 0.0, "images": 0}
         self.schedule.step(self.optimizer, self.epoch, val_loss=val_loss, val_acc=val_acc)
         improved = val_acc is not None and (self.best["val_acc"] is None or val_acc > self.best["val_acc"])
         if improved:
@@ -328,10 +342,7 @@ class Trainer:
                 "stopped_early": self.stopped_early}
 
     def _save(self, name):
-        path = os.path.join(self.out_dir or ".", name)
-        return save_checkpoint(path, self.model, optimizer=self.optimizer, schedule=self.schedule,
-                               trainer=self.state(), history=self.history, preprocess=self.preprocess,
-                               preprocess_info=self.preprocess_info)
+        return self.save(os.path.join(self.out_dir or ".", name))
 
     def save(self, path):
         """Write a checkpoint of the current state to ``path``."""
@@ -353,7 +364,12 @@ class Trainer:
         if state is None or extras["optimizer"] is None:
             raise ConfigError(f"{path} holds a model but no training state; it cannot be resumed")
         cfg = dict(state["config"])
-        cfg.pop("augment")
+        augment = cfg.pop("augment")
+        if isinstance(augment, dict):
+            from .data.augment import Augmenter
+            cfg["augment"] = Augmenter.from_config(augment)
+        elif augment is not None and "augment" not in overrides:
+            raise ConfigError(f"{path} was trained with a custom augmenter ({augment}); pass augment=... to resume")
         kwargs = {**cfg, "out_dir": os.path.dirname(os.path.abspath(path)),
                   "preprocess": extras["preprocess"] or None, "preprocess_info": extras["preprocess_info"]}
         kwargs.update(overrides)

@@ -6,12 +6,16 @@
 
 See docs/data.md.
 """
+from .augment import Augmenter
+from .balance import balanced_indices, class_weights
 from .cache import cache_root
 from .load import DATA_ENV, load_fer2013, resolve_source
+from .preprocess import MeanImage, flip_double
 from .splits import CLASS_NAMES, IMAGE_SHAPE, N_CLASSES, FERDataset, Split
 from .synthetic import load_synthetic, save_sample_grid
 
 Dataset = FERDataset
 
-__all__ = ["CLASS_NAMES", "DATA_ENV", "Dataset", "FERDataset", "IMAGE_SHAPE", "N_CLASSES", "Split",
-           "cache_root", "load_fer2013", "load_synthetic", "resolve_source", "save_sample_grid"]
+__all__ = ["Augmenter", "CLASS_NAMES", "DATA_ENV", "Dataset", "FERDataset", "IMAGE_SHAPE", "MeanImage",
+           "N_CLASSES", "Split", "balanced_indices", "cache_root", "class_weights", "flip_double",
+           "load_fer2013", "load_synthetic", "resolve_source", "save_sample_grid"]

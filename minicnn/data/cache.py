@@ -31,16 +31,17 @@ def file_key(path, **options):
     """A hex key for a source file: absolute path, size, mtime (ns) and ``options``."""
     path = Path(path).resolve()
     stat = path.stat()
-    return _digest({"path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, **options})
+    return digest({"path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, **options})
 
 
 def array_key(array, **options):
     """A hex key for an array's content (bytes, dtype, shape) and ``options``."""
     h = hashlib.sha1(np.ascontiguousarray(array).data)
-    return _digest({"sha1": h.hexdigest(), "shape": list(array.shape), "dtype": str(array.dtype), **options})
+    return digest({"sha1": h.hexdigest(), "shape": list(array.shape), "dtype": str(array.dtype), **options})
 
 
-def _digest(fields):
+def digest(fields):
+    """A 20-hex-digit key for a JSON-able dict of fields (plus the cache version)."""
     text = json.dumps({"version": CACHE_VERSION, **fields}, sort_keys=True, default=str)
     return hashlib.sha1(text.encode()).hexdigest()[:20]
 

@@ -46,14 +46,18 @@ def read_images(path, progress=True):
     path = Path(path)
     if path.is_dir():
         members = [str(p.relative_to(path)).replace("\\", "/") for p in path.rglob("*") if p.is_file()]
-        reader = _FolderReader(path)
-    else:
-        try:
-            archive = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError) as exc:
-            raise DataError(f"{path}: not a readable zip file ({exc})") from None
+        return _read_members(path, members, _FolderReader(path), progress)
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise DataError(f"{path}: not a readable zip file ({exc})") from None
+    with archive:
         members = [m for m in archive.namelist() if not m.endswith("/")]
-        reader = _ZipReader(path, archive)
+        return _read_members(path, members, _ZipReader(path, archive), progress)
+
+
+def _read_members(path, members, reader, progress):
+    """Index the image members, assign splits, decode them in order."""
     entries = _index(members, path)
     groups, note = _assign_splits(entries, path)
     total = sum(len(g) for g in groups.values())

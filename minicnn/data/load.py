@@ -83,7 +83,7 @@ def _source_key(source, kind, skip_bad_rows):
     if source.is_dir():  # a folder's identity: every image file's name, size and mtime
         stats = sorted((str(p.relative_to(source)), p.stat().st_size, p.stat().st_mtime_ns)
                        for p in source.rglob("*") if p.is_file())
-        return cache._digest({"folder": str(source.resolve()), "files": stats, "kind": kind})
+        return cache.digest({"folder": str(source.resolve()), "files": stats, "kind": kind})
     return cache.file_key(source, kind=kind, skip_bad_rows=skip_bad_rows)
 
 

@@ -4,15 +4,20 @@ import time
 
 
 class Progress:
-    """Prints ``label: done/total`` at most every ``every`` seconds, then a final line."""
+    """Prints ``label: done/total`` at most every ``every`` seconds, then a final line.
+
+    The running count is drawn in place (carriage return) on a terminal only;
+    a log file gets just the final line.
+    """
 
     def __init__(self, label, total, enabled=True, every=1.0):
         self.label, self.total, self.enabled, self.every = label, total, enabled, every
+        self.live = enabled and sys.stderr.isatty()
         self.start = self.last = time.perf_counter()
 
     def update(self, done):
         now = time.perf_counter()
-        if self.enabled and now - self.last >= self.every:
+        if self.live and now - self.last >= self.every:
             self.last = now
             print(f"\r{self.label}: {done}/{self.total}", end="", file=sys.stderr, flush=True)
 

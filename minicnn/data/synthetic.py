@@ -83,7 +83,7 @@ def _render(cues, pose, noise):
     width = np.clip(width, 0.15, 0.5)
     scale = 19.0 * (0.88 + 0.24 * p[0])                        # pixels per face unit
     cx, cy = 23.5 + 6 * (p[1] - 0.5), 24.5 + 6 * (p[2] - 0.5)
-    roll = np.deg2rad(8.0) * (2 * p[3] - 1)
+    roll = np.float32(np.deg2rad(8.0)) * (2 * p[3] - 1)
     turn = 0.24 * (p[4] - 0.5)                                 # features shift sideways
     y, x = np.mgrid[0:IMAGE_SHAPE[0], 0:IMAGE_SHAPE[1]].astype(np.float32)
     u = (np.cos(roll) * (x - cx) + np.sin(roll) * (y - cy)) / scale
@@ -104,7 +104,7 @@ def _render(cues, pose, noise):
                 * _soft((np.abs(fu - ex) - 0.22) * scale))
         darkness = np.maximum(darkness, np.maximum(eye, 0.9 * brow))
     t = fu / width
-    lopsided = np.where(p[8] < 0.5, -1.0, 1.0) * 0.5 * np.maximum(wrinkle, 0.0) * 0.15
+    lopsided = np.where(p[8] < 0.5, np.float32(-1), np.float32(1)) * 0.5 * np.maximum(wrinkle, 0.0) * 0.15
     lips = 0.55 + curve * (1.0 / 3.0 - t ** 2) + lopsided * t   # the closed mouth's line
     bulge = opening * np.sqrt(np.maximum(1.0 - t ** 2, 0.0))      # an open mouth is an ellipse
     upper, lower = lips - 0.35 * bulge, lips + 0.65 * bulge

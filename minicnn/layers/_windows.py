@@ -5,6 +5,8 @@
 input grid by looping over the KH*KW kernel offsets (never over elements), each
 step adding one strided slice. Both run on NumPy and CuPy.
 """
+from importlib import import_module
+
 from ..backend import xp_of
 
 
@@ -24,7 +26,8 @@ def window_view(x, kh, kw, stride):
     n, c, h, w = x.shape
     ho, wo = output_size(h, kh, stride), output_size(w, kw, stride)
     sn, sc, sh, sw = x.strides
-    return xp.lib.stride_tricks.as_strided(
+    as_strided = import_module(f"{xp.__name__}.lib.stride_tricks").as_strided  # numpy or cupy
+    return as_strided(
         x, shape=(n, c, kh, kw, ho, wo),
         strides=(sn, sc, sh, sw, sh * stride, sw * stride))
 

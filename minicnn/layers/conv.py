@@ -78,9 +78,9 @@ def conv_forward(x, w, b, stride=1, pad=0):
     ho, wo = check_conv_args("conv_forward", x, w, b, stride, pad)
     f, _, kh, kw = w.shape
     cols = im2col(x, kh, kw, stride, pad)
-    out = w.reshape(f, -1) @ cols                              # (F, N*H'*W')
-    out = out.reshape(f, x.shape[0], ho, wo).transpose(1, 0, 2, 3)
-    out = xp.ascontiguousarray(out) + b.reshape(1, f, 1, 1)
+    out = w.reshape(f, -1) @ cols                              # (F, N*H'*W'), a fresh array
+    out += b.reshape(f, 1)
+    out = xp.ascontiguousarray(out.reshape(f, x.shape[0], ho, wo).transpose(1, 0, 2, 3))
     return out, (cols, w, x.shape, stride, pad)
 
 

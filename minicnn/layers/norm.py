@@ -16,12 +16,21 @@ def batchnorm_forward(x, gamma, beta, running_mean, running_var, train, momentum
     train=False: mu, var are running_mean, running_var, returned unchanged.
     Returns (out, cache, (new_running_mean, new_running_var)).
     """
-    xp = xp_of(x, gamma, beta, running_mean, running_var)
     require_ndim("batchnorm_forward", "x", x, 2, "(N, D)")
-    d = x.shape[1]
-    for name, a in (("gamma", gamma), ("beta", beta),
-                    ("running_mean", running_mean), ("running_var", running_var)):
-        require_shape("batchnorm_forward", name, a, (d,), f"one per feature of x {tuple(x.shape)}")
+    _check_params("batchnorm_forward", "feature", x, gamma, beta, running_mean, running_var)
+    return _normalize(x, gamma, beta, running_mean, running_var, train, momentum, eps)
+
+
+def _check_params(layer, unit, x, *params):
+    """Each of gamma, beta, running_mean, running_var must hold one value per x.shape[1]."""
+    names = ("gamma", "beta", "running_mean", "running_var")
+    for name, a in zip(names, params):
+        require_shape(layer, name, a, (x.shape[1],), f"one per {unit} of x {tuple(x.shape)}")
+
+
+def _normalize(x, gamma, beta, running_mean, running_var, train, momentum, eps):
+    """The batchnorm math on validated (N, D) rows; see ``batchnorm_forward``."""
+    xp = xp_of(x, gamma, beta, running_mean, running_var)
     if train:
         mu = x.mean(axis=0)
         var = x.var(axis=0)
@@ -79,8 +88,9 @@ def spatial_batchnorm_forward(x, gamma, beta, running_mean, running_var, train,
     applied to x viewed as (N*H*W, C).
     """
     require_ndim("spatial_batchnorm_forward", "x", x, 4, "(N, C, H, W)")
-    out, cache, running = batchnorm_forward(_channels_last(x), gamma, beta, running_mean,
-                                            running_var, train, momentum, eps)
+    _check_params("spatial_batchnorm_forward", "channel", x, gamma, beta, running_mean, running_var)
+    out, cache, running = _normalize(_channels_last(x), gamma, beta, running_mean, running_var,
+                                     train, momentum, eps)
     return _channels_first(out, x.shape), (cache, x.shape), running
 
 

@@ -4,13 +4,14 @@ Ties: when several values of a window share the maximum, the FIRST of them in
 row-major window order (smallest row, then smallest column) receives the whole
 gradient; the others get 0. Both code paths below follow this rule exactly:
   * fast path: size == stride and H, W divisible by size (non-overlapping
-    tiles, a reshape to (N, C, H/s, s, W/s, s) with no copy in forward);
+    tiles): element-wise max over the size*size strided slices
+    x[:, :, i::s, j::s], and in backward the first slice equal to the max wins;
   * general path: any window and stride (a strided window view, argmax).
 """
 from ..backend import xp_of
 from ..errors import ShapeError
 from ._check import require_ndim, require_positive_int, require_shape
-from ._windows import add_windows, output_size, window_view
+from ._windows import add_windows, window_view
 
 
 def maxpool_forward(x, size=2, stride=None):
@@ -21,17 +22,25 @@ def maxpool_forward(x, size=2, stride=None):
     """
     stride = size if stride is None else stride
     _check_pool_args("maxpool_forward", x, size, stride)
-    n, c, h, w = x.shape
+    xp = xp_of(x)
+    h, w = x.shape[2:]
     if size == stride and h % size == 0 and w % size == 0:
-        out = x.reshape(n, c, h // size, size, w // size, size).max(axis=(3, 5))
-        return out, ("tiles", x, size, stride)
+        out = x[:, :, ::size, ::size]
+        for i, j in _offsets(size)[1:]:
+            out = xp.maximum(out, x[:, :, i::size, j::size])
+        return out, ("tiles", x, out, size)
     return _maxpool_forward_general(x, size, stride)
 
 
+def _offsets(size):
+    """Window offsets (i, j) in row-major order: the order that breaks ties."""
+    return [(i, j) for i in range(size) for j in range(size)]
+
+
 def _maxpool_forward_general(x, size, stride):
-    """The general path for any window and stride (tests force it to compare paths)."""
+    """The general path for any window and stride, on validated arguments
+    (``maxpool_forward`` picks it; tests call it directly to compare paths)."""
     xp = xp_of(x)
-    _check_pool_args("maxpool_forward", x, size, stride)
     windows = _flat_windows(x, size, stride)                  # (N, C, H', W', size*size)
     first_max = xp.argmax(windows, axis=-1)
     out = xp.take_along_axis(windows, first_max[..., None], axis=-1)[..., 0]
@@ -45,13 +54,17 @@ def maxpool_backward(dout, cache):
     kind = cache[0]
     xp = xp_of(dout)
     if kind == "tiles":
-        _, x, s, _ = cache
-        n, c, h, w = x.shape
-        ho, wo = h // s, w // s
-        require_shape("maxpool_backward", "dout", dout, (n, c, ho, wo), "the forward output")
-        tiles = x.reshape(n, c, ho, s, wo, s).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, ho, wo, s * s)
-        dwin = _route_to_first_max(xp, xp.argmax(tiles, axis=-1), dout, s * s)
-        return dwin.reshape(n, c, ho, wo, s, s).transpose(0, 1, 2, 4, 3, 5).reshape(x.shape)
+        # Non-overlapping tiles: visit the offsets in row-major order; the first
+        # one holding the tile's max takes dout, later equal values get nothing.
+        _, x, out, s = cache
+        require_shape("maxpool_backward", "dout", dout, out.shape, "the forward output")
+        dx = xp.zeros(x.shape, dtype=dout.dtype)
+        taken = xp.zeros(out.shape, dtype=bool)
+        for i, j in _offsets(s):
+            hit = (x[:, :, i::s, j::s] == out) & ~taken
+            dx[:, :, i::s, j::s] = hit * dout
+            taken |= hit
+        return dx
     _, first_max, x_shape, size, stride = cache
     require_shape("maxpool_backward", "dout", dout, first_max.shape, "the forward output")
     dwin = _route_to_first_max(xp, first_max, dout, size * size)
@@ -81,4 +94,3 @@ def _check_pool_args(layer, x, size, stride):
     h, w = x.shape[2:]
     if h < size or w < size:
         raise ShapeError(f"{layer}: window {size}x{size} does not fit input of shape {tuple(x.shape)}")
-    return output_size(h, size, stride), output_size(w, size, stride)

@@ -1,0 +1,71 @@
+"""The real FER-2013 files (skipped unless MINICNN_FER2013_DIR names their folder).
+
+Each file is parsed once per module into a temporary cache; the CSV takes about
+15 s, the zip about 5 s.
+"""
+import numpy as np
+import pytest
+from conftest import fer2013_dir
+
+from minicnn.data import load_fer2013
+
+# Per-class counts of the canonical release (data README), classes 0 Angry .. 6 Neutral.
+COUNTS = {
+    "train": [3995, 436, 4097, 7215, 4830, 3171, 4965],
+    "val": [467, 56, 496, 895, 653, 415, 607],
+    "test": [491, 55, 528, 879, 594, 416, 626],
+}
+
+
+@pytest.fixture(scope="module")
+def real_dir():
+    path = fer2013_dir()
+    if path is None:
+        pytest.skip("real FER-2013 not found: set MINICNN_FER2013_DIR to the folder holding "
+                    "fer2013.csv.xz / fer2013-images.zip")
+    return path
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("fer-cache")
+
+
+def _load(path, cache_dir):
+    if not path.exists():
+        pytest.skip(f"{path.name} not present")
+    return load_fer2013(path, cache_dir=cache_dir, progress=False)
+
+
+@pytest.fixture(scope="module")
+def from_csv(real_dir, cache_dir):
+    return _load(real_dir / "fer2013.csv.xz", cache_dir)
+
+
+@pytest.fixture(scope="module")
+def from_zip(real_dir, cache_dir):
+    return _load(real_dir / "fer2013-images.zip", cache_dir)
+
+
+@pytest.mark.parametrize("which", ["from_csv", "from_zip"])
+def test_split_sizes_and_class_counts_match_the_canonical_release(request, which):
+    ds = request.getfixturevalue(which)
+    assert (len(ds.train), len(ds.val), len(ds.test)) == (28709, 3589, 3589)
+    for name, counts in COUNTS.items():
+        np.testing.assert_array_equal(getattr(ds, name).class_counts(), counts)
+        assert getattr(ds, name).images.shape[1:] == (48, 48)
+
+
+def test_csv_and_zip_give_identical_labels_and_pixels(from_csv, from_zip):
+    # Pillow's decoding of the zip's JPEGs reproduces the CSV exactly (0 grey levels apart).
+    for name in ("train", "val", "test"):
+        a, b = getattr(from_csv, name), getattr(from_zip, name)
+        np.testing.assert_array_equal(a.labels, b.labels)
+        difference = np.abs(a.images.astype(np.int16) - b.images)
+        assert difference.max() == 0, f"{name}: {np.count_nonzero(difference)} pixels differ"
+
+
+def test_a_second_load_of_the_csv_comes_from_the_cache(from_csv, real_dir, cache_dir):
+    again = load_fer2013(real_dir / "fer2013.csv.xz", cache_dir=cache_dir, progress=False)
+    assert again.from_cache and not from_csv.from_cache
+    np.testing.assert_array_equal(again.test.images, from_csv.test.images)

@@ -1,0 +1,159 @@
+"""The trainer: minibatch epochs, history, best model, early stop, determinism and exact resume."""
+import os
+import signal
+
+import numpy as np
+import pytest
+
+from minicnn import models
+from minicnn.data.augment import Augmenter
+from minicnn.errors import ConfigError
+from minicnn.train import HISTORY_KEYS, Trainer, evaluate
+
+SMALL = dict(input_shape=[1, 8, 8], width=0.125)
+
+
+def _data(n, seed=0, classes=7):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, 1, 8, 8)).astype(np.float32), rng.integers(0, classes, n)
+
+
+def _trainer(model=None, n=48, quiet=True, **kw):
+    model = model or models.shallow(**SMALL)
+    kw = {"epochs": 2, "batch_size": 16, "lr": 1e-2, "quiet": quiet, **kw}
+    return Trainer(model, _data(n), _data(24, seed=1), **kw)
+
+
+def _assert_same_state(a, b):
+    sa, sb = a.state_dict(), b.state_dict()
+    assert sa.keys() == sb.keys()
+    for k in sa:
+        np.testing.assert_array_equal(sa[k], sb[k], err_msg=k)
+
+
+def test_a_small_net_overfits_50_examples_to_full_training_accuracy():
+    model = models.shallow(input_shape=[1, 8, 8], width=0.25, conv_dropout=0.0, fc_dropout=0.0)
+    X, y = _data(50, seed=3)
+    history = Trainer(model, (X, y), epochs=40, batch_size=25, lr=1e-2, quiet=True).train()
+    assert history["train_acc"][-1] == 1.0
+    assert history["iter_loss"][-1] < 0.1 * history["iter_loss"][0]
+
+
+def test_history_has_per_iteration_loss_and_per_epoch_curves():
+    t = _trainer(n=40, epochs=3, log_every=2)
+    h = t.train()
+    assert set(h) == set(HISTORY_KEYS)
+    assert len(h["iter_loss"]) == 3 * 3            # ceil(40 / 16) iterations per epoch
+    assert h["epoch"] == [1, 2, 3] and h["iterations"] == [3, 6, 9]
+    for key in ("train_loss", "train_acc", "val_loss", "val_acc", "lr", "batch_loss"):
+        assert len(h[key]) == 3 and all(np.isfinite(h[key]))
+
+
+def test_each_epoch_visits_every_example_once_in_a_new_order():
+    seen = []
+
+    def record(batch, rng):
+        seen.append(batch[:, 0, 0, 0].astype(int).tolist())
+        return batch
+    X = np.repeat(np.arange(40, dtype=np.float32), 64).reshape(40, 1, 8, 8)
+    y = np.arange(40) % 7
+    Trainer(models.shallow(**SMALL), (X, y), epochs=2, batch_size=16, augment=record, quiet=True).train()
+    epochs = [sum(seen[:3], []), sum(seen[3:], [])]
+    assert [len(b) for b in seen] == [16, 16, 8] * 2
+    assert sorted(epochs[0]) == sorted(epochs[1]) == list(range(40))
+    assert epochs[0] != epochs[1]
+
+
+def test_one_seed_fixes_the_whole_run_and_another_seed_changes_it():
+    runs = [_trainer(seed=s, flip=True, augment=Augmenter()) for s in (4, 4, 5)]
+    for t in runs:
+        t.train()
+    _assert_same_state(runs[0].model, runs[1].model)
+    assert not np.array_equal(runs[0].model.params["fc1.W"], runs[2].model.params["fc1.W"])
+
+
+def test_the_best_epoch_by_validation_accuracy_is_restored_at_the_end():
+    t = _trainer(epochs=4, lr=5e-2)
+    t.train()
+    loss, acc = evaluate(t.model, *t.val)
+    assert acc == t.best["val_acc"] == max(t.history["val_acc"])
+    assert t.best["epoch"] == 1 + int(np.argmax(t.history["val_acc"]))
+
+
+def test_early_stop_after_patience_epochs_without_improvement():
+    t = _trainer(epochs=10, lr=1e-12, patience=2)
+    t.train()
+    assert t.stopped_early and len(t.history["epoch"]) < 10
+    assert t.history["epoch"][-1] - t.best["epoch"] == 2
+    assert max(t.history["val_acc"][-2:]) <= t.best["val_acc"]
+
+
+def test_schedules_set_the_rate_per_epoch():
+    t = _trainer(epochs=3, schedule={"name": "step", "step_epochs": 1, "gamma": 0.5})
+    t.train()
+    assert t.history["lr"] == pytest.approx([1e-2, 5e-3, 2.5e-3])
+    t = _trainer(epochs=2, schedule={"name": "plateau", "factor": 0.5, "patience": 0})
+    t.train()
+    assert len(t.history["lr"]) == 2
+
+
+def test_class_weights_and_callbacks():
+    calls = []
+    t = _trainer(epochs=2, class_weights=np.linspace(0.5, 2, 7), callbacks=[lambda tr, rec: calls.append(rec)])
+    t.train()
+    assert [c["epoch"] for c in calls] == [1, 2] and "val_acc" in calls[0]
+    with pytest.raises(ConfigError, match="class_weights"):
+        _trainer(class_weights=[1.0, 2.0])
+
+
+def test_hybrid_models_refuse_online_flips():
+    h = models.hybrid(models.shallow_config(**SMALL), 4)
+    X, y = _data(8)
+    with pytest.raises(ConfigError, match="HOG"):
+        Trainer(h, ((X, np.zeros((8, 4), np.float32)), y), flip=True)
+
+
+def test_resume_from_an_epoch_checkpoint_equals_the_uninterrupted_run(tmp_path):
+    common = dict(seed=7, flip=True, augment=Augmenter(), optimizer="adam",
+                  schedule={"name": "step", "step_epochs": 1, "gamma": 0.5})
+    straight = _trainer(epochs=2, **common)
+    straight.train()
+    first = _trainer(epochs=1, out_dir=str(tmp_path), restore_best=False, **common)
+    first.train()
+    del first                                                        # as if in a new process
+    resumed = Trainer.resume(tmp_path / "last.npz", _data(48), _data(24, seed=1), epochs=2)
+    resumed.config["restore_best"] = True
+    resumed.train()
+    _assert_same_state(straight.model, resumed.model)
+    assert resumed.history["iter_loss"] == straight.history["iter_loss"]
+    assert resumed.history["val_acc"] == straight.history["val_acc"]
+    assert resumed.optimizer.t == straight.optimizer.t
+
+
+def test_ctrl_c_saves_a_checkpoint_mid_epoch_and_resume_continues_exactly(tmp_path):
+    aug = Augmenter()
+    straight = _trainer(epochs=2, seed=3, flip=True, augment=aug, restore_best=False)
+    straight.train()
+
+    state = {"batches": 0}
+
+    def interrupting(batch, rng):
+        state["batches"] += 1
+        if state["batches"] == 5:                       # second minibatch of epoch 2
+            os.kill(os.getpid(), signal.SIGINT)
+        return aug(batch, rng)
+    t = _trainer(epochs=2, seed=3, flip=True, augment=interrupting, out_dir=str(tmp_path), restore_best=False)
+    with pytest.raises(KeyboardInterrupt):
+        t.train()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    resumed = Trainer.resume(tmp_path / "last.npz", _data(48), _data(24, seed=1), augment=aug)
+    assert (resumed.epoch, resumed.iteration) == (1, 2)
+    resumed.train()
+    _assert_same_state(straight.model, resumed.model)
+    assert resumed.history["iter_loss"] == straight.history["iter_loss"]
+
+
+def test_checkpoints_are_written_every_epoch_with_best_beside(tmp_path):
+    t = _trainer(epochs=2, out_dir=str(tmp_path))
+    t.train()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.npz", "last.npz"]
