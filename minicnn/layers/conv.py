@@ -78,9 +78,10 @@ def conv_forward(x, w, b, stride=1, pad=0):
     ho, wo = check_conv_args("conv_forward", x, w, b, stride, pad)
     f, _, kh, kw = w.shape
     cols = im2col(x, kh, kw, stride, pad)
-    out = w.reshape(f, -1) @ cols                              # (F, N*H'*W'), a fresh array
-    out += b.reshape(f, 1)
-    out = xp.ascontiguousarray(out.reshape(f, x.shape[0], ho, wo).transpose(1, 0, 2, 3))
+    out_mat = w.reshape(f, -1) @ cols                          # (F, N*H'*W')
+    # Back to (N, F, H', W') and the bias added in one pass over the output.
+    out = xp.empty((x.shape[0], f, ho, wo), dtype=out_mat.dtype)
+    xp.add(out_mat.reshape(f, x.shape[0], ho, wo).transpose(1, 0, 2, 3), b.reshape(1, f, 1, 1), out=out)
     return out, (cols, w, x.shape, stride, pad)
 
 
@@ -100,7 +101,13 @@ def conv_backward(dout, cache):
                   (n, f, output_size(h, kh, stride, pad), output_size(wd, kw, stride, pad)),
                   "the forward output")
     dout_mat = xp.ascontiguousarray(dout.transpose(1, 0, 2, 3)).reshape(f, -1)
-    dw = (dout_mat @ cols.T).reshape(w.shape)
-    db = dout.sum(axis=(0, 2, 3))
-    dx = col2im(w.reshape(f, -1).T @ dout_mat, x_shape, kh, kw, stride, pad)
+    db = dout_mat.sum(axis=1)
+    # Fast path: with a long inner dimension N*H'*W', OpenBLAS is many times
+    # slower when the product has fewer rows than columns (measured), so the
+    # taller of dw_mat (F, C*KH*KW) and its transpose is computed.
+    ckk = cols.shape[0]
+    dw_mat = dout_mat @ cols.T if f >= ckk else (cols @ dout_mat.T).T
+    dw = xp.ascontiguousarray(dw_mat).reshape(w.shape)
+    dcols = xp.ascontiguousarray(w.reshape(f, -1).T) @ dout_mat   # (C*KH*KW, N*H'*W')
+    dx = col2im(dcols, x_shape, kh, kw, stride, pad)
     return dx, dw, db
