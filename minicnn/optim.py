@@ -223,10 +223,18 @@ class Adam(Optimizer):
         m *= self.beta1
         m += (1.0 - self.beta1) * g
         v *= self.beta2
-        v += (1.0 - self.beta2) * g * g
+        buf = (1.0 - self.beta2) * g                   # the one scratch array, reused below
+        buf *= g
+        v += buf
         m_scale = self.lr / (1.0 - self.beta1 ** self.t)
         v_scale = 1.0 / math.sqrt(1.0 - self.beta2 ** self.t)
-        w -= m_scale * m / (xp.sqrt(v) * v_scale + self.eps)
+        # w -= m_scale * m / (sqrt(v) * v_scale + eps), in place: same operations, fewer temporaries
+        step = m_scale * m
+        xp.sqrt(v, out=buf)
+        buf *= v_scale
+        buf += self.eps
+        step /= buf
+        w -= step
 
 
 # name -> (class, default keyword arguments)

@@ -3,7 +3,9 @@
 ``window_view`` reads every KH x KW window without copying (a strided view);
 ``add_windows`` is its adjoint: it sums per-window gradients back onto the
 input grid by looping over the KH*KW kernel offsets (never over elements), each
-step adding one strided slice. Both run on NumPy and CuPy.
+step adding one strided slice. Both run on NumPy and CuPy. The two leading
+axes are carried along untouched, so they may be (C, N) as well: convolution
+works on channels-first grids (C, N, H, W).
 """
 from importlib import import_module
 

@@ -12,11 +12,19 @@ from ._check import require_ndim, require_positive_int, require_shape
 from ._windows import add_windows, output_size, window_view
 
 
-def _pad(x, pad):
+def _pad_channels_first(x, pad):
+    """x (N, C, H, W) -> zero-padded x_pad transposed to (C, N, H + 2 pad, W + 2 pad), one copy.
+
+    With channels first, the windows im2col copies for one row of cols lie in
+    one contiguous block of memory (a faster copy than from NCHW).
+    """
     xp = xp_of(x)
+    n, c, h, w = x.shape
     if pad == 0:
-        return x
-    return xp.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+        return xp.ascontiguousarray(x.transpose(1, 0, 2, 3))
+    x_pad = xp.zeros((c, n, h + 2 * pad, w + 2 * pad), dtype=x.dtype)
+    x_pad[:, :, pad:pad + h, pad:pad + w] = x.transpose(1, 0, 2, 3)
+    return x_pad
 
 
 def im2col(x, kh, kw, stride, pad):
@@ -28,9 +36,9 @@ def im2col(x, kh, kw, stride, pad):
     """
     xp = xp_of(x)
     n, c = x.shape[:2]
-    view = window_view(_pad(x, pad), kh, kw, stride)       # (N, C, KH, KW, H', W')
+    view = window_view(_pad_channels_first(x, pad), kh, kw, stride)   # (C, N, KH, KW, H', W')
     ho, wo = view.shape[4:]
-    cols = xp.ascontiguousarray(view.transpose(1, 2, 3, 0, 4, 5))
+    cols = xp.ascontiguousarray(view.transpose(0, 2, 3, 1, 4, 5))
     return cols.reshape(c * kh * kw, n * ho * wo)
 
 
@@ -40,12 +48,15 @@ def col2im(cols, x_shape, kh, kw, stride, pad):
     cols (C*KH*KW, N*H'*W') in the layout of the module docstring -> dx of
     shape x_shape = (N, C, H, W); values that fall on the zero padding are
     dropped. Every input pixel receives the sum over all windows covering it.
+    The sums run on a (C, N, H + 2 pad, W + 2 pad) grid, in the memory order
+    of cols, and one copy at the end crops and transposes it to NCHW.
     """
+    xp = xp_of(cols)
     n, c, h, w = x_shape
     ho, wo = output_size(h, kh, stride, pad), output_size(w, kw, stride, pad)
-    dwin = cols.reshape(c, kh, kw, n, ho, wo).transpose(3, 0, 1, 2, 4, 5)
-    dx_pad = add_windows(dwin, (n, c, h + 2 * pad, w + 2 * pad), stride)
-    return dx_pad[:, :, pad:pad + h, pad:pad + w] if pad else dx_pad
+    dwin = cols.reshape(c, kh, kw, n, ho, wo).transpose(0, 3, 1, 2, 4, 5)   # (C, N, KH, KW, H', W')
+    dx_pad = add_windows(dwin, (c, n, h + 2 * pad, w + 2 * pad), stride)
+    return xp.ascontiguousarray(dx_pad[:, :, pad:pad + h, pad:pad + w].transpose(1, 0, 2, 3))
 
 
 def check_conv_args(layer, x, w, b, stride, pad):
@@ -78,9 +89,10 @@ def conv_forward(x, w, b, stride=1, pad=0):
     ho, wo = check_conv_args("conv_forward", x, w, b, stride, pad)
     f, _, kh, kw = w.shape
     cols = im2col(x, kh, kw, stride, pad)
-    out = w.reshape(f, -1) @ cols                              # (F, N*H'*W'), a fresh array
-    out += b.reshape(f, 1)
-    out = xp.ascontiguousarray(out.reshape(f, x.shape[0], ho, wo).transpose(1, 0, 2, 3))
+    out_mat = w.reshape(f, -1) @ cols                          # (F, N*H'*W')
+    # Back to (N, F, H', W') and the bias added in one pass over the output.
+    out = xp.empty((x.shape[0], f, ho, wo), dtype=out_mat.dtype)
+    xp.add(out_mat.reshape(f, x.shape[0], ho, wo).transpose(1, 0, 2, 3), b.reshape(1, f, 1, 1), out=out)
     return out, (cols, w, x.shape, stride, pad)
 
 
@@ -100,7 +112,13 @@ def conv_backward(dout, cache):
                   (n, f, output_size(h, kh, stride, pad), output_size(wd, kw, stride, pad)),
                   "the forward output")
     dout_mat = xp.ascontiguousarray(dout.transpose(1, 0, 2, 3)).reshape(f, -1)
-    dw = (dout_mat @ cols.T).reshape(w.shape)
-    db = dout.sum(axis=(0, 2, 3))
-    dx = col2im(w.reshape(f, -1).T @ dout_mat, x_shape, kh, kw, stride, pad)
+    db = dout_mat.sum(axis=1)
+    # Fast path: with a long inner dimension N*H'*W', OpenBLAS is many times
+    # slower when the product has fewer rows than columns (measured), so the
+    # taller of dw_mat (F, C*KH*KW) and its transpose is computed.
+    ckk = cols.shape[0]
+    dw_mat = dout_mat @ cols.T if f >= ckk else (cols @ dout_mat.T).T
+    dw = xp.ascontiguousarray(dw_mat).reshape(w.shape)
+    dcols = xp.ascontiguousarray(w.reshape(f, -1).T) @ dout_mat   # (C*KH*KW, N*H'*W')
+    dx = col2im(dcols, x_shape, kh, kw, stride, pad)
     return dx, dw, db

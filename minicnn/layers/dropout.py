@@ -30,19 +30,20 @@ def dropout_forward(x, drop_prob, train, rng=None, mask=None):
         if rng is None:
             raise ConfigError("dropout_forward: train mode needs rng (minicnn.backend.default_rng(seed)) "
                               "or a keep mask")
-        mask = rng.random(x.shape, dtype=xp.float32) >= drop_prob
-        xp_of(x, mask)  # refuses a host generator for device data and vice versa
+        keep = rng.random(x.shape, dtype=xp.float32) >= drop_prob
+        xp_of(x, keep)  # refuses a host generator for device data and vice versa
     else:
         require_shape("dropout_forward", "mask", mask, x.shape, "one keep flag per unit of x")
-        mask = mask.astype(bool)
-    scale = 1 / (1 - drop_prob)
-    return x * mask * scale, (mask, scale)
+        keep = mask.astype(bool)
+    # keep / (1 - drop_prob) as one array in x's dtype: the cache, and one pass per direction.
+    scaled_keep = xp.multiply(keep, 1 / (1 - drop_prob), dtype=x.dtype)
+    return x * scaled_keep, scaled_keep
 
 
 def dropout_backward(dout, cache):
     """dx = dout * keep / (1 - drop_prob) (train) or dout (eval, drop_prob == 0). Returns dx."""
     if cache is None:
         return dout
-    mask, scale = cache
-    require_shape("dropout_backward", "dout", dout, mask.shape, "the forward input")
-    return dout * mask * scale
+    scaled_keep = cache
+    require_shape("dropout_backward", "dout", dout, scaled_keep.shape, "the forward input")
+    return dout * scaled_keep

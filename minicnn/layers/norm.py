@@ -2,6 +2,9 @@
 
 Pure functions: the running statistics come in as arguments and the updated
 ones go out as a third return value; no input array is ever modified.
+Both share one implementation that reduces over every axis except axis 1
+(the feature or channel axis): (N, D) over N, (N, C, H, W) over N, H and W,
+so a spatial input is normalized in place in its NCHW layout, never transposed.
 """
 from ..backend import xp_of
 from ._check import require_ndim, require_shape
@@ -28,21 +31,41 @@ def _check_params(layer, unit, x, *params):
         require_shape(layer, name, a, (x.shape[1],), f"one per {unit} of x {tuple(x.shape)}")
 
 
+def _stat_axes(x):
+    """The axes statistics run over (all but axis 1) and a reshape that broadcasts (D,) along axis 1."""
+    axes = (0,) + tuple(range(2, x.ndim))
+    shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    return axes, lambda a: a.reshape(shape)
+
+
+def _sum_of_squares(xp, a):
+    """Per-feature sum of a**2 over every axis but 1, without a squared temporary (einsum)."""
+    axes = "abcdefgh"[:a.ndim]
+    return xp.einsum(f"{axes},{axes}->b", a, a)
+
+
 def _normalize(x, gamma, beta, running_mean, running_var, train, momentum, eps):
-    """The batchnorm math on validated (N, D) rows; see ``batchnorm_forward``."""
+    """The batchnorm math on validated x (N, D) or (N, C, H, W); see ``batchnorm_forward``.
+
+    Fast path: the cache keeps xc = x - mu (x_hat = xc * inv_std is never
+    stored); the variance is an einsum over xc, no squared copy.
+    """
     xp = xp_of(x, gamma, beta, running_mean, running_var)
+    axes, per = _stat_axes(x)
     if train:
-        mu = x.mean(axis=0)
-        var = x.var(axis=0)
+        mu = x.mean(axis=axes)
+        xc = x - per(mu)
+        var = _sum_of_squares(xp, xc) / (x.size // x.shape[1])
         running = (momentum * running_mean + (1 - momentum) * mu,
                    momentum * running_var + (1 - momentum) * var)
     else:
-        mu, var = running_mean, running_var
+        xc = x - per(running_mean)
+        var = running_var
         running = (running_mean, running_var)
     inv_std = 1 / xp.sqrt(var + eps)
-    x_hat = (x - mu) * inv_std
-    out = gamma * x_hat + beta
-    return out, (x_hat, gamma, inv_std, bool(train)), running
+    out = xc * per(gamma * inv_std)
+    out += per(beta)
+    return out, (xc, gamma, inv_std, bool(train)), running
 
 
 def batchnorm_backward(dout, cache):
@@ -55,28 +78,32 @@ def batchnorm_backward(dout, cache):
       eval cache (fixed running statistics): dx = g * inv_std.
     Returns (dx, dgamma, dbeta).
     """
-    x_hat, gamma, inv_std, train = cache
-    require_shape("batchnorm_backward", "dout", dout, x_hat.shape, "the forward output")
-    dbeta = dout.sum(axis=0)
-    dgamma = (dout * x_hat).sum(axis=0)
-    g = dout * gamma
+    require_shape("batchnorm_backward", "dout", dout, cache[0].shape, "the forward output")
+    return _normalize_backward(dout, cache)
+
+
+def _normalize_backward(dout, cache):
+    """``batchnorm_backward`` for (N, D) or (N, C, H, W), with sums over all axes but 1.
+
+    With x_hat = xc * inv_std and m values per feature the train formula reads
+    dx = gamma * inv_std * (dout - dbeta / m - xc * inv_std^2 * sum(dout * xc) / m),
+    computed with per-feature coefficients in four passes.
+    """
+    xc, gamma, inv_std, train = cache
+    xp = xp_of(dout)
+    axes, per = _stat_axes(dout)
+    dbeta = dout.sum(axis=axes)
+    t = dout * xc
+    dout_xc = t.sum(axis=axes)
+    dgamma = dout_xc * inv_std
+    scale = gamma * inv_std
+    dx = dout * per(scale)
     if train:
-        n = dout.shape[0]
-        dx = (inv_std / n) * (n * g - g.sum(axis=0) - x_hat * (g * x_hat).sum(axis=0))
-    else:
-        dx = g * inv_std
+        m = dout.size // dout.shape[1]
+        xp.multiply(xc, per(scale * inv_std * inv_std * dout_xc / m), out=t)
+        dx -= t
+        dx -= per(scale * dbeta / m)
     return dx, dgamma, dbeta
-
-
-def _channels_last(x):
-    """(N, C, H, W) -> (N*H*W, C): every pixel of every image is one row."""
-    return x.transpose(0, 2, 3, 1).reshape(-1, x.shape[1])
-
-
-def _channels_first(rows, shape):
-    """Inverse of ``_channels_last`` for an (N, C, H, W) shape."""
-    n, c, h, w = shape
-    return rows.reshape(n, h, w, c).transpose(0, 3, 1, 2)
 
 
 def spatial_batchnorm_forward(x, gamma, beta, running_mean, running_var, train,
@@ -89,14 +116,10 @@ def spatial_batchnorm_forward(x, gamma, beta, running_mean, running_var, train,
     """
     require_ndim("spatial_batchnorm_forward", "x", x, 4, "(N, C, H, W)")
     _check_params("spatial_batchnorm_forward", "channel", x, gamma, beta, running_mean, running_var)
-    out, cache, running = _normalize(_channels_last(x), gamma, beta, running_mean, running_var,
-                                     train, momentum, eps)
-    return _channels_first(out, x.shape), (cache, x.shape), running
+    return _normalize(x, gamma, beta, running_mean, running_var, train, momentum, eps)
 
 
 def spatial_batchnorm_backward(dout, cache):
-    """dout (N, C, H, W) -> (dx (N, C, H, W), dgamma (C,), dbeta (C,)) via ``batchnorm_backward``."""
-    bn_cache, shape = cache
-    require_shape("spatial_batchnorm_backward", "dout", dout, shape, "the forward output")
-    dx, dgamma, dbeta = batchnorm_backward(_channels_last(dout), bn_cache)
-    return _channels_first(dx, shape), dgamma, dbeta
+    """dout (N, C, H, W) -> (dx (N, C, H, W), dgamma (C,), dbeta (C,)); the math of ``batchnorm_backward``."""
+    require_shape("spatial_batchnorm_backward", "dout", dout, cache[0].shape, "the forward output")
+    return _normalize_backward(dout, cache)

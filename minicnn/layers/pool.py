@@ -25,9 +25,10 @@ def maxpool_forward(x, size=2, stride=None):
     xp = xp_of(x)
     h, w = x.shape[2:]
     if size == stride and h % size == 0 and w % size == 0:
-        out = x[:, :, ::size, ::size]
-        for i, j in _offsets(size)[1:]:
-            out = xp.maximum(out, x[:, :, i::size, j::size])
+        slices = [x[:, :, i::size, j::size] for i, j in _offsets(size)]
+        out = slices[0] if size == 1 else xp.maximum(slices[0], slices[1])
+        for tile_slice in slices[2:]:
+            xp.maximum(out, tile_slice, out=out)
         return out, ("tiles", x, out, size)
     return _maxpool_forward_general(x, size, stride)
 
@@ -58,12 +59,18 @@ def maxpool_backward(dout, cache):
         # one holding the tile's max takes dout, later equal values get nothing.
         _, x, out, s = cache
         require_shape("maxpool_backward", "dout", dout, out.shape, "the forward output")
-        dx = xp.zeros(x.shape, dtype=dout.dtype)
-        taken = xp.zeros(out.shape, dtype=bool)
+        # Fast path: every element of x lies in exactly one tile, so each
+        # strided slice of dx is written once, straight from the product.
+        dx = xp.empty(x.shape, dtype=dout.dtype)
+        taken = None
         for i, j in _offsets(s):
-            hit = (x[:, :, i::s, j::s] == out) & ~taken
-            dx[:, :, i::s, j::s] = hit * dout
-            taken |= hit
+            hit = x[:, :, i::s, j::s] == out
+            if taken is None:
+                taken = hit
+            else:
+                hit &= ~taken
+                taken |= hit
+            xp.multiply(hit, dout, out=dx[:, :, i::s, j::s])
         return dx
     _, first_max, x_shape, size, stride = cache
     require_shape("maxpool_backward", "dout", dout, first_max.shape, "the forward output")

@@ -1,0 +1,79 @@
+"""Where and how a benchmark ran: CPU, cores, load, BLAS kernel, versions, git commit, command."""
+import os
+import platform
+import subprocess
+import sys
+from datetime import datetime, timezone
+
+import numpy as np
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def blas_info():
+    """The BLAS numpy calls: threadpoolctl's view (library, kernel architecture, threads) if installed."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        threadpool_info = None
+    if threadpool_info is not None:
+        blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+        if blas:
+            return [{k: i.get(k) for k in ("internal_api", "version", "architecture", "num_threads",
+                                           "threading_layer", "filepath")} for i in blas]
+    try:
+        config = np.show_config(mode="dicts")
+        blas = config.get("Build Dependencies", {}).get("blas", {})
+        return [{"internal_api": blas.get("name"), "version": blas.get("version"),
+                 "architecture": "unknown (install threadpoolctl to see the kernel)"}]
+    except Exception:  # old numpy without mode="dicts"
+        return [{"internal_api": "unknown"}]
+
+
+def blas_threads():
+    """Threads the BLAS uses (threadpoolctl), else the CPU count."""
+    threads = [b.get("num_threads") for b in blas_info() if b.get("num_threads")]
+    return int(threads[0]) if threads else (os.cpu_count() or 1)
+
+
+def git_commit():
+    """HEAD of the repository holding this file, with '+dirty' if tracked files changed."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, check=True).stdout.strip()
+        return head + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def describe(backend, torch_version=None, gpu=None):
+    """A JSON-able dict of the machine and software a run measured on."""
+    env = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
+                                      "OMP_NUM_THREADS", "CUPY_TF32") if k in os.environ}
+    return {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": "python -m benchmarks.run " + " ".join(sys.argv[1:]),
+        "commit": git_commit(),
+        "backend": backend,
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "loadavg_start": list(os.getloadavg()),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "blas": blas_info(),
+        "env": env,
+        "torch": torch_version,
+        "gpu": gpu,
+    }
