@@ -13,15 +13,14 @@ from .errors import MiniCNNError
 
 # Modules that contribute sub-commands, in the order `minicnn --help` lists them.
 COMMAND_MODULES = [
-    "minicnn.gradcheck_cli",
-    "minicnn.data.cli",
     "minicnn.train_cli",
-    "minicnn.gradcheck_cli",
     "minicnn.experiment_cli",
     "minicnn.predict",
-    "minicnn.ensemble",
     "minicnn.explain",
+    "minicnn.ensemble",
     "minicnn.sweep.cli",
+    "minicnn.gradcheck_cli",
+    "minicnn.data.cli",
 ]
 
 

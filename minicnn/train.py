@@ -39,6 +39,7 @@ import numpy as np
 from . import backend, layers as L
 from .checkpoint import load_checkpoint, save_checkpoint
 from .errors import ConfigError, ShapeError
+from .hostmem import keep_freed_memory
 from .optim import make_optimizer, optimizer_from_state
 from .progress import ProgressBar
 from .schedules import make_schedule
@@ -183,7 +184,14 @@ class Trainer:
 
     # -- the loop --------------------------------------------------------------
     def train(self):
-        """Train until ``config["epochs"]`` epochs are done (or early stop); return the history."""
+        """Train until ``config["epochs"]`` epochs are done (or early stop); return the history.
+
+        On NumPy, glibc is first told to keep freed memory for reuse
+        (``minicnn.hostmem``): about 1.5x faster steps, at the price of the
+        process holding its peak host memory until it exits.
+        """
+        if backend.xp_of(*self.model.params.values()) is np:
+            keep_freed_memory()
         restore = self._install_interrupt_handler()
         try:
             while self.epoch < self.config["epochs"] and not self.stopped_early:
