@@ -268,7 +268,9 @@ def run_experiment(model_name, data=None, epochs=None, subset=None, flips=None, 
 
 def add_arguments(parser):
     """The runner's options (shared by ``python -m experiments.run`` and ``minicnn experiment``)."""
-    parser.add_argument("model", choices=MODEL_NAMES, help="the paper model to train")
+    parser.add_argument("model", metavar="MODEL",
+                        help=f"a paper model ({', '.join(MODEL_NAMES)}) or the path of an experiment config "
+                             ".json, e.g. the best_config.json a sweep wrote")
     parser.add_argument("--data", default=None,
                         help="FER-2013: the CSV (.csv/.gz/.xz), the images .zip or their folder; 'synthetic' "
                              "for the embedded faces (default: $MINICNN_FER2013)")

@@ -96,7 +96,8 @@ def read_checkpoint(path):
         with np.load(path, allow_pickle=False) as npz:
             raw = {k: npz[k] for k in npz.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise DataError(f"{path} is not a minicnn checkpoint (cannot read it as .npz: {exc}); "
+        # NumPy's own text for a non-.npz file talks about pickles, which only misleads here.
+        raise DataError(f"{path} is not a minicnn checkpoint (not a readable .npz file); "
                         "pass a file written by `minicnn train` or save_checkpoint") from None
     try:
         meta = json.loads(str(raw["meta"]))

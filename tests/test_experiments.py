@@ -290,3 +290,17 @@ def test_a_difference_within_twice_its_standard_error_is_no_clear_difference():
     word, delta, margin = difference_verdict(0.5, 0.5, 100)
     assert delta == 0 and margin == pytest.approx(2 * math.sqrt(2 * 0.25 / 100))
 
+
+
+def test_the_runner_command_line_takes_a_config_json_such_as_a_sweeps_best_config(tmp_path):
+    config = load_config("shallow")
+    config["name"] = "tuned"
+    config["train"]["lr"] = 2e-3
+    path = tmp_path / "best_config.json"
+    path.write_text(json.dumps(config))
+    code = run_main([str(path), "--data", "synthetic", "--quick", "--quiet",
+                     "--out", str(tmp_path / "results"), "--checkpoints", str(tmp_path / "ckpt")])
+    assert code == 0
+    (folder,) = (tmp_path / "results").iterdir()
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["config"]["train"]["lr"] == 2e-3
