@@ -38,7 +38,7 @@ def fer2013_dir():
     return None
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def fer2013_path():
     path = fer2013_dir()
     if path is None:

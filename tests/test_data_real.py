@@ -5,7 +5,6 @@ Each file is parsed once per module into a temporary cache; the CSV takes about
 """
 import numpy as np
 import pytest
-from conftest import fer2013_dir
 
 from minicnn.data import load_fer2013
 
@@ -15,15 +14,6 @@ COUNTS = {
     "val": [467, 56, 496, 895, 653, 415, 607],
     "test": [491, 55, 528, 879, 594, 416, 626],
 }
-
-
-@pytest.fixture(scope="module")
-def real_dir():
-    path = fer2013_dir()
-    if path is None:
-        pytest.skip("real FER-2013 not found: set MINICNN_FER2013_DIR to the folder holding "
-                    "fer2013.csv.xz / fer2013-images.zip")
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -38,13 +28,13 @@ def _load(path, cache_dir):
 
 
 @pytest.fixture(scope="module")
-def from_csv(real_dir, cache_dir):
-    return _load(real_dir / "fer2013.csv.xz", cache_dir)
+def from_csv(fer2013_path, cache_dir):
+    return _load(fer2013_path / "fer2013.csv.xz", cache_dir)
 
 
 @pytest.fixture(scope="module")
-def from_zip(real_dir, cache_dir):
-    return _load(real_dir / "fer2013-images.zip", cache_dir)
+def from_zip(fer2013_path, cache_dir):
+    return _load(fer2013_path / "fer2013-images.zip", cache_dir)
 
 
 @pytest.mark.parametrize("which", ["from_csv", "from_zip"])
@@ -65,7 +55,7 @@ def test_csv_and_zip_give_identical_labels_and_pixels(from_csv, from_zip):
         assert difference.max() == 0, f"{name}: {np.count_nonzero(difference)} pixels differ"
 
 
-def test_a_second_load_of_the_csv_comes_from_the_cache(from_csv, real_dir, cache_dir):
-    again = load_fer2013(real_dir / "fer2013.csv.xz", cache_dir=cache_dir, progress=False)
+def test_a_second_load_of_the_csv_comes_from_the_cache(from_csv, fer2013_path, cache_dir):
+    again = load_fer2013(fer2013_path / "fer2013.csv.xz", cache_dir=cache_dir, progress=False)
     assert again.from_cache and not from_csv.from_cache
     np.testing.assert_array_equal(again.test.images, from_csv.test.images)
