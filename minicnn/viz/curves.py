@@ -16,7 +16,7 @@ from ..errors import MiniCNNError
 from ..metrics import normalize_confusion
 
 
-def _matplotlib():
+def matplotlib_figure_classes():
     """(Figure, FigureCanvasAgg), or a MiniCNNError naming the extra to install."""
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -55,7 +55,7 @@ def plot_history(history, path, title=None):
     plot), the best validation epoch starred, epochs on the top axis.
     Returns the path written.
     """
-    Figure, Canvas = _matplotlib()
+    Figure, Canvas = matplotlib_figure_classes()
     fig = Figure(figsize=(11, 4.2), layout="constrained")
     ax_loss, ax_acc = fig.subplots(1, 2)
     it_loss = np.asarray(history.get("iter_loss", []), dtype=np.float64)
@@ -109,7 +109,7 @@ def plot_confusion(cm, class_names, path, title=None, normalize=True):
     diagonal is the per-class accuracy) and each cell is annotated with the
     percentage and the count; a colorbar gives the scale. Returns the path written.
     """
-    Figure, Canvas = _matplotlib()
+    Figure, Canvas = matplotlib_figure_classes()
     cm = np.asarray(cm)
     n = cm.shape[0]
     names = list(class_names) if len(class_names) == n else [str(i) for i in range(n)]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .curves import _matplotlib
+from .curves import matplotlib_figure_classes
 
 PANEL_INCHES = 1.9
 """Width and height of one panel; the colorbar gets a slice of it."""
@@ -79,7 +79,7 @@ def panel_grid(panels, ncols=None, suptitle="", shared=False, shared_label="", p
     the drawing): each cell is a square image with its title above and, when
     it has one, its colorbar in the gap to its right.
     """
-    Figure, _ = _matplotlib()
+    Figure, _ = matplotlib_figure_classes()
     rows = _as_rows(panels, ncols)
     nrows, ncols = len(rows), max(len(r) for r in rows)
     cells = [p for r in rows for p in r if p is not None]
