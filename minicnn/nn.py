@@ -23,6 +23,7 @@ import numpy as np
 
 from . import backend, layers as L
 from .errors import MiniCNNError
+from .layers._windows import output_size
 
 
 def nbytes_of(obj, exclude=()):
@@ -136,9 +137,8 @@ class Conv(Layer):
 
     def output_shape(self, in_shape):
         c, h, w = in_shape
-        ho = (h + 2 * self.pad - self.kernel) // self.stride + 1
-        wo = (w + 2 * self.pad - self.kernel) // self.stride + 1
-        return (self.filters, ho, wo)
+        return (self.filters, output_size(h, self.kernel, self.stride, self.pad),
+                output_size(w, self.kernel, self.stride, self.pad))
 
     def _forward(self, x, train):
         return L.conv_forward(x, self.params["W"], self.params["b"], stride=self.stride, pad=self.pad)
