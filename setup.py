@@ -28,7 +28,9 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["minicnn", "minicnn.*"]),
+    # The paper's experiment configs travel with the package, so `minicnn experiment` runs from any folder.
+    package_data={"minicnn.pipeline": ["configs/*.json"]},
     install_requires=["numpy>=1.24"],
     extras_require=EXTRAS,
-    entry_points={"console_scripts": ["minicnn=minicnn.cli:main"]},
+    entry_points={"console_scripts": ["minicnn=minicnn.commands:main"]},
 )

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from minicnn import layers as L, models, optim
+from minicnn import layers as L, optim
+from minicnn import models
 
 BATCH = 128
 

@@ -30,7 +30,7 @@ def parse_args(argv=None):
     p.add_argument("--tf32", action="store_true",
                    help="GPU only: allow TF32 matmuls (sets CUPY_TF32=1 and torch's allow_tf32); off by default")
     p.add_argument("--keep-memory", action=argparse.BooleanOptionalAction, default=True,
-                   help="minicnn.hostmem.keep_freed_memory() before measuring (default: on; "
+                   help="minicnn.training.hostmem.keep_freed_memory() before measuring (default: on; "
                         "applies to PyTorch in the same process too)")
     p.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"),
                    help="folder for the JSON and Markdown results (default benchmarks/results)")
@@ -152,7 +152,8 @@ def main(argv=None):
     args = parse_args(argv)
     if args.tf32:
         os.environ["CUPY_TF32"] = "1"                      # read by CuPy when it is imported
-    from minicnn import backend, hostmem
+    from minicnn import backend
+    from minicnn.training import hostmem
     kept = hostmem.keep_freed_memory() if args.keep_memory else False
     xp = backend.set_backend(args.backend)
     sync = None
@@ -168,7 +169,7 @@ def main(argv=None):
     n = 4 if args.quick else cases.BATCH
     res = {"machine": machine.describe(args.backend, oracle.version, gpu), "batch": n,
            "repeat": args.repeat, "quick": args.quick, "threads": threads, "keep_freed_memory": kept,
-           "notes": [f"glibc malloc keeps freed memory (minicnn.hostmem.keep_freed_memory): {kept}"]}
+           "notes": [f"glibc malloc keeps freed memory (minicnn.training.hostmem.keep_freed_memory): {kept}"]}
     print(f"# {res['machine']['cpu']}, {threads} BLAS threads, load {os.getloadavg()[0]:.2f}", flush=True)
     sgemm_n = 256 if args.quick else 2048
     res["sgemm"] = {"n": sgemm_n, "gflops": sgemm_gflops(xp, sgemm_n, sync=sync)}

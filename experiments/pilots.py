@@ -30,7 +30,7 @@ import numpy as np
 from minicnn import backend, models
 from minicnn.data import load_fer2013
 from minicnn.data.preprocess import MeanImage
-from minicnn.train import Trainer, evaluate
+from minicnn.training import Trainer, evaluate
 
 RECAL_IMAGES = 5120
 

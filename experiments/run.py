@@ -35,12 +35,12 @@ from minicnn.data.preprocess import MeanImage, flip_double
 from minicnn.errors import ConfigError, MiniCNNError
 from minicnn.features.hog import hog_features
 from minicnn.layers import softmax_cross_entropy
-from minicnn.metrics import confusion_matrix
+from minicnn.training.metrics import confusion_matrix
 from minicnn.models import Model
-from minicnn.train import Trainer
+from minicnn.training import Trainer
 
-from . import outputs, provenance
-from .config import MODEL_NAMES, default_run_id, load_config, plan_run
+from minicnn.pipeline import outputs, provenance
+from minicnn.pipeline.config import MODEL_NAMES, default_run_id, load_config, plan_run
 
 SYNTHETIC = "synthetic"
 _FLIP_STREAM = 7

@@ -2,11 +2,12 @@
 import numpy as np
 import pytest
 
-from minicnn import backend, models
-from minicnn.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
+from minicnn import backend
+from minicnn import models
+from minicnn.training.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from minicnn.errors import DataError, MiniCNNError
 from minicnn.optim import make_optimizer
-from minicnn.schedules import make_schedule
+from minicnn.training.schedules import make_schedule
 
 SMALL = dict(input_shape=[1, 8, 8], width=0.125)
 

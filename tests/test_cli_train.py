@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from minicnn.cli import main
+from minicnn.commands import main
 
 TINY = ["--n-train", "42", "--n-val", "21", "--n-test", "21", "--batch-size", "16", "--quiet"]
 

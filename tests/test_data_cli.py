@@ -1,7 +1,7 @@
 """``minicnn data info`` and ``minicnn data samples``."""
 from fer_files import small_dataset, write_csv
 
-from minicnn.cli import main
+from minicnn.commands import main
 
 
 def test_info_prints_split_sizes_class_counts_and_the_cache(tmp_path, capsys):

@@ -6,11 +6,11 @@ import pytest
 from PIL import Image
 
 from fer_files import small_dataset, write_csv
-from minicnn.cli import main
-from minicnn.ensemble import evaluate_ensemble, member_probabilities, soft_vote
+from minicnn.commands import main
+from minicnn.apps.ensemble import evaluate_ensemble, member_probabilities, soft_vote
 from minicnn.errors import ConfigError
-from minicnn.inference import Classifier
-from minicnn.metrics import accuracy
+from minicnn.apps.inference import Classifier
+from minicnn.training.metrics import accuracy
 from viz_models import tiny_classifier, train_checkpoint
 
 

@@ -10,13 +10,13 @@ import math
 import numpy as np
 import pytest
 
-from experiments import paper
-from experiments.config import MODEL_NAMES, default_run_id, load_config, plan_run
-from experiments.outputs import METRICS_KEYS, SPLIT_KEYS, split_metrics, write_metrics
+from minicnn.pipeline import paper
+from minicnn.pipeline.config import MODEL_NAMES, default_run_id, load_config, plan_run
+from minicnn.pipeline.outputs import METRICS_KEYS, SPLIT_KEYS, split_metrics, write_metrics
 from experiments.report import build_report, collect_runs, difference_verdict, write_report
 from experiments.run import EpochFlips, main as run_main, run_experiment
 from minicnn import models
-from minicnn.cli import build_parser
+from minicnn.commands import build_parser
 from minicnn.errors import ConfigError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

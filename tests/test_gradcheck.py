@@ -3,11 +3,11 @@ import numpy as np
 import pytest
 
 from minicnn.backend import to_numpy
-from minicnn.cli import main
+from minicnn.commands import main
 from minicnn.errors import ConfigError
-from minicnn.gradcheck import (GradcheckCase, check_function, check_layer, check_loss,
+from minicnn.gradcheck import (GradcheckCase, check_function, check_layer, check_loss, 
                                numerical_gradient)
-from minicnn.layers import (affine_backward, affine_forward, maxpool_backward, maxpool_forward,
+from minicnn.layers import (affine_backward, affine_forward, maxpool_backward, maxpool_forward, 
                             relu_backward, relu_forward, softmax_cross_entropy)
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 
 def test_keep_freed_memory_applies_on_glibc_and_numpy_still_computes():
-    code = ("from minicnn import hostmem; import numpy as np; kept = hostmem.keep_freed_memory(); "
+    code = ("from minicnn.training import hostmem; import numpy as np; kept = hostmem.keep_freed_memory(); "
             "a = np.ones((64, 1 << 16), np.float32); del a; b = np.ones((64, 1 << 16), np.float32); "
             "print(kept, float(b.sum()))")
     root = Path(__file__).resolve().parents[1]

@@ -5,7 +5,7 @@ import pytest
 from minicnn.backend import to_numpy
 from minicnn.errors import ShapeError
 from minicnn.gradcheck import check_layer
-from minicnn.layers import (col2im, conv_backward, conv_backward_naive, conv_forward,
+from minicnn.layers import (col2im, conv_backward, conv_backward_naive, conv_forward, 
                             conv_forward_naive, im2col)
 
 # (N, C, H, W), (F, KH, KW), stride, pad: square and odd sizes, 1x1 to 5x5 kernels.

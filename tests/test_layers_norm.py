@@ -5,7 +5,7 @@ import pytest
 from minicnn.backend import to_numpy
 from minicnn.errors import ShapeError
 from minicnn.gradcheck import check_layer
-from minicnn.layers import (batchnorm_backward, batchnorm_forward, spatial_batchnorm_backward,
+from minicnn.layers import (batchnorm_backward, batchnorm_forward, spatial_batchnorm_backward, 
                             spatial_batchnorm_forward)
 
 

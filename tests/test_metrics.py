@@ -1,9 +1,9 @@
-"""Specification of minicnn.metrics on hand-worked examples."""
+"""Specification of minicnn.training.metrics on hand-worked examples."""
 import numpy as np
 import pytest
 
 from minicnn.errors import DataError, ShapeError
-from minicnn.metrics import (accuracy, confusion_matrix, normalize_confusion,
+from minicnn.training.metrics import (accuracy, confusion_matrix, normalize_confusion, 
                              per_class_accuracy, predictions)
 
 

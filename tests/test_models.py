@@ -4,7 +4,8 @@ import json
 import numpy as np
 import pytest
 
-from minicnn import backend, models
+from minicnn import backend
+from minicnn import models
 from minicnn.errors import ConfigError, ShapeError
 from minicnn.gradcheck import check_function
 from minicnn.optim import make_optimizer

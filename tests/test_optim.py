@@ -4,7 +4,7 @@ import pytest
 
 from minicnn import backend
 from minicnn.errors import ConfigError, ShapeError
-from minicnn.optim import (SGD, Adam, RMSprop, make_optimizer,
+from minicnn.optim import (SGD, Adam, RMSprop, make_optimizer, 
                            optimizer_from_state)
 
 

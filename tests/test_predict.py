@@ -6,9 +6,9 @@ import pytest
 from PIL import Image
 from skimage import data as skdata
 
-from minicnn.cli import main
+from minicnn.commands import main
 from minicnn.errors import DataError
-from minicnn.faces import Box, crop_face, detect_faces, merge_overlapping, read_image, to_gray
+from minicnn.apps.faces import Box, crop_face, detect_faces, merge_overlapping, read_image, to_gray
 from viz_models import save_random_checkpoint
 
 
@@ -115,9 +115,9 @@ def test_read_image_gives_rgb_for_grey_and_palette_files(tmp_path):
 
 
 def test_a_hybrid_checkpoint_applies_its_mean_image_and_hog_parameters(tmp_path, rng):
-    from minicnn.checkpoint import save_checkpoint
+    from minicnn.training.checkpoint import save_checkpoint
     from minicnn.features.hog import hog_dim, hog_features
-    from minicnn.inference import Classifier
+    from minicnn.apps.inference import Classifier
     from minicnn.models import hybrid, parse_spec
 
     params = {"orientations": 6, "pixels_per_cell": [12, 12], "cells_per_block": [2, 2]}

@@ -1,11 +1,11 @@
-"""Specification of minicnn.progress: what a log and a terminal see."""
+"""Specification of minicnn.training.progress: what a log and a terminal see."""
 import io
 
 import numpy as np
 import pytest
 
 from minicnn.errors import ConfigError
-from minicnn.progress import ProgressBar, progress
+from minicnn.training.progress import ProgressBar, progress
 
 
 class FakeClock:

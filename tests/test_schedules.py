@@ -1,4 +1,4 @@
-"""Specification of minicnn.schedules: exact rate sequences and resumable state."""
+"""Specification of minicnn.training.schedules: exact rate sequences and resumable state."""
 import math
 
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 
 from minicnn.errors import ConfigError
 from minicnn.optim import SGD
-from minicnn.schedules import (ConstantLR, CosineLR, ExponentialLR, ReduceLROnPlateau,
+from minicnn.training.schedules import (ConstantLR, CosineLR, ExponentialLR, ReduceLROnPlateau, 
                                StepLR, make_schedule)
 
 

@@ -256,7 +256,7 @@ TINY = Path(__file__).resolve().parents[1] / "docs" / "sweeps" / "tiny_synthetic
 
 
 def test_a_real_training_sweep_on_synthetic_faces_prefers_a_learning_rate_that_learns(client, tmp_path, capsys):
-    from minicnn.cli import main
+    from minicnn.commands import main
     from minicnn.sweep import load_spec
     from minicnn.sweep.trial import resolve_base, train_trial
 

@@ -8,7 +8,7 @@ import pytest
 from minicnn import models
 from minicnn.data.augment import Augmenter
 from minicnn.errors import ConfigError
-from minicnn.train import HISTORY_KEYS, Trainer, evaluate
+from minicnn.training import HISTORY_KEYS, Trainer, evaluate
 
 SMALL = dict(input_shape=[1, 8, 8], width=0.125)
 

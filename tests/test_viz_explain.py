@@ -4,8 +4,8 @@ from PIL import Image
 from skimage import data as skdata
 
 from fer_files import small_dataset, write_csv
-from minicnn.cli import main
-from minicnn.explain import run_checkpoints
+from minicnn.commands import main
+from minicnn.apps.explain import run_checkpoints
 from viz_models import train_checkpoint
 
 

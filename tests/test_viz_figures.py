@@ -4,7 +4,7 @@ import pytest
 from PIL import Image
 
 from minicnn.errors import ConfigError
-from minicnn.inference import Classifier
+from minicnn.apps.inference import Classifier
 from minicnn.viz import activations, filters
 from minicnn.viz.figures import Panel, panel_grid, save_figure
 from viz_models import tiny_classifier, tiny_model

@@ -1,11 +1,11 @@
 """Test helpers for viz/predict/ensemble: tiny models, their checkpoints, small data files."""
 import numpy as np
 
-from minicnn.checkpoint import save_checkpoint
+from minicnn.training.checkpoint import save_checkpoint
 from minicnn.data.preprocess import MeanImage
-from minicnn.inference import Classifier
+from minicnn.apps.inference import Classifier
 from minicnn.models import Model, parse_spec
-from minicnn.train import Trainer
+from minicnn.training import Trainer
 
 TINY = "c3k3-bn c4k3-bn-p2 | f8-bn"
 """Conv-BN-ReLU x2 (pool after the second) then fc-BN-ReLU and scores: every kind of layer."""

@@ -15,11 +15,11 @@ from pathlib import Path
 from PIL import Image
 from skimage import data as skdata
 
-from minicnn.cli import main
+from minicnn.commands import main
 from minicnn.data import load_synthetic
 from minicnn.data.preprocess import MeanImage
 from minicnn.models import build_model
-from minicnn.train import Trainer
+from minicnn.training import Trainer
 
 
 def train(out, spec, dataset, mean, epochs, seed):

@@ -12,7 +12,7 @@ from .conv import col2im, conv_backward, conv_forward, im2col
 from .conv_naive import conv_backward_naive, conv_forward_naive
 from .dropout import dropout_backward, dropout_forward
 from .loss import l2_penalty, softmax, softmax_cross_entropy, svm_loss
-from .norm import (batchnorm_backward, batchnorm_forward, spatial_batchnorm_backward,
+from .norm import (batchnorm_backward, batchnorm_forward, spatial_batchnorm_backward, 
                    spatial_batchnorm_forward)
 from .pool import maxpool_backward, maxpool_forward
 

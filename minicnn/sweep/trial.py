@@ -1,6 +1,6 @@
 """The real trial: one normal ``experiments.run`` training run of a trial's config.
 
-A trial's config is an experiment config (``experiments/configs/*.json``:
+A trial's config is an experiment config (``minicnn/pipeline/configs/*.json``:
 ``model``, ``hog``, ``train``, ``seed``), so the best one is saved as a file
 that ``python -m experiments.run`` trains again. The runner lives in the
 repository's ``experiments/`` package (beside ``minicnn/``): workers run from
@@ -27,7 +27,8 @@ RUN_OPTIONS = ("epochs", "subset", "flips", "quick")
 
 def _experiments():
     try:
-        from experiments import config, run
+        from ..pipeline import config
+        from experiments import run
     except ModuleNotFoundError as exc:
         if exc.name != "experiments":
             raise

@@ -9,7 +9,7 @@ BOX_COLOURS = ((230, 57, 70), (29, 120, 230), (46, 160, 67), (244, 162, 38), (14
 def annotate(rgb, boxes, labels, path):
     """Write the photo ``rgb`` (H, W, 3) uint8 with each box and its label drawn, as ``path``.
 
-    boxes: ``minicnn.faces.Box`` objects; labels: one text per box (e.g.
+    boxes: ``minicnn.apps.faces.Box`` objects; labels: one text per box (e.g.
     "Happy 0.61"). Line width and font size follow the photo's size. The
     format follows the suffix of ``path`` (PNG, JPEG, ...). Returns the Path.
     """

@@ -1,6 +1,6 @@
 """Training curves and confusion matrices as PNG files.
 
-    from minicnn.viz.curves import plot_history, plot_confusion
+    from .curves import plot_history, plot_confusion
     plot_history(trainer.history, "runs/demo/curves.png", title="shallow")
     plot_confusion(cm, CLASS_NAMES, "runs/demo/confusion.png")
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MiniCNNError
-from ..metrics import normalize_confusion
+from ..training.metrics import normalize_confusion
 
 
 def matplotlib_figure_classes():

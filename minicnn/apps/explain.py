@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ConfigError, DataError
+from ..errors import ConfigError, DataError
 
 PARTS = ("filters", "activations", "saliency", "gradcam", "dream", "epochs")
 
@@ -63,8 +63,8 @@ def _face(args, clf, test):
 
 def explain(args):
     from .inference import Classifier, load_eval_data
-    from .viz import activations, classes, filters, gradcam, saliency
-    from .viz.figures import save_figure
+    from ..viz import activations, classes, filters, gradcam, saliency
+    from ..viz.figures import save_figure
 
     parts = [p.strip() for p in args.what.split(",") if p.strip()]
     unknown = sorted(set(parts) - set(PARTS))
@@ -124,7 +124,7 @@ def explain(args):
 
 def _dreams(clf, face, face_label, args, save):
     """dream_classes.png (every class, from the face and from noise) and dream_<layer>.png."""
-    from .viz import deepdream, gradcam
+    from ..viz import deepdream, gradcam
 
     names = clf.class_names
     n = len(names)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DataError
+from ..errors import DataError
 
 FACE_SIZE = 48
 """Side of the square grayscale input the models take."""

@@ -1,7 +1,7 @@
 """``minicnn data info [PATH]`` and ``minicnn data samples --out FILE.png [--data PATH]``."""
-from .cache import cache_root
-from .load import DATA_ENV, load_fer2013
-from .synthetic import load_synthetic, save_sample_grid
+from ..data.cache import cache_root
+from ..data.load import DATA_ENV, load_fer2013
+from ..data.synthetic import load_synthetic, save_sample_grid
 
 
 def add_cli(subparsers):

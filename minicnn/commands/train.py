@@ -15,10 +15,11 @@ import time
 
 import numpy as np
 
-from . import backend, models
-from .errors import ConfigError
-from .metrics import confusion_matrix, per_class_accuracy
-from .train import Trainer, evaluate
+from .. import backend
+from .. import models
+from ..errors import ConfigError
+from ..training.metrics import confusion_matrix, per_class_accuracy
+from ..training import Trainer, evaluate
 
 MODEL_NAMES = ("shallow", "deep", "shallow-hog", "deep-hog")
 SCHEDULE_DEFAULTS = {"constant": {}, "step": {"step_epochs": 10, "gamma": 0.5},
@@ -70,7 +71,7 @@ def prepare_inputs(dataset, hybrid=False, flip="batch", hog_params=None, progres
     with X an array (N, 1, H, W) or ``(images, hog)``; ``preprocess`` and
     ``preprocess_info`` for the checkpoint; ``hog_dim``.
     """
-    from .data.preprocess import MeanImage, flip_double
+    from ..data.preprocess import MeanImage, flip_double
     mean = MeanImage().fit(dataset.train.images)
     splits = {"train": (dataset.train.images, dataset.train.labels),
               "val": (dataset.val.images, dataset.val.labels),
@@ -80,7 +81,7 @@ def prepare_inputs(dataset, hybrid=False, flip="batch", hog_params=None, progres
     info = {"mean": "x = pixels / 255 - mean image of the training set", "flip": flip}
     out, hog_dim = {}, None
     if hybrid:
-        from .features.hog import hog_features
+        from ..features.hog import hog_features
         params = dict(hog_params or {})
         info["hog"] = params
     for name, (images, labels) in splits.items():
@@ -96,7 +97,7 @@ def prepare_inputs(dataset, hybrid=False, flip="batch", hog_params=None, progres
 
 def load_dataset(data, n_train, n_val, n_test, subset=None, seed=0, progress=True):
     """The data set: ``"synthetic"`` (embedded faces of the given sizes) or a FER-2013 path."""
-    from .data import load_fer2013, load_synthetic
+    from ..data import load_fer2013, load_synthetic
     if data in (None, "synthetic"):
         dataset = load_synthetic(n_train=n_train, n_val=n_val, n_test=n_test, seed=seed)
     else:
@@ -128,7 +129,7 @@ def report_run(trainer, inputs, class_names, out_dir, name, quiet=False):
     with open(os.path.join(out_dir, "metrics.json"), "w", encoding="utf-8") as f:
         json.dump(metrics, f, indent=2)
     try:
-        from .viz.curves import plot_confusion, plot_history
+        from ..viz.curves import plot_confusion, plot_history
         plot_history(trainer.history, os.path.join(out_dir, "curves.png"), title=f"{name} ({metrics['spec']})")
         plot_confusion(cm, class_names, os.path.join(out_dir, "confusion.png"), title=f"{name}, test set")
     except ImportError as exc:  # pragma: no cover - matplotlib present in the test extra
@@ -180,7 +181,7 @@ def run(args):
         model = models.Model(cfg)
         augment = None
         if args.augment:
-            from .data.augment import Augmenter
+            from ..data.augment import Augmenter
             augment = Augmenter(flip=False)
         trainer = Trainer(model, inputs["train"], inputs["val"], optimizer=args.optimizer or paper["optimizer"],
                           lr=args.lr or paper["lr"], schedule=schedule_config(args.schedule, epochs),

@@ -18,7 +18,7 @@ import numbers
 import sys
 import time
 
-from .validate import check_number
+from ..validate import check_number
 
 BAR_WIDTH = 25
 REDRAW_SECONDS = 0.1        # terminal: at most 10 redraws a second

@@ -24,8 +24,8 @@ plateau         ``lr * factor`` once the monitored metric has not improved for
 """
 import math
 
-from .errors import ConfigError
-from .validate import check_number, scalar
+from ..errors import ConfigError
+from ..validate import check_number, scalar
 
 
 class Schedule:

@@ -25,9 +25,9 @@ import zipfile
 
 import numpy as np
 
-from . import __version__, backend
-from .errors import DataError
-from .models import Model
+from .. import __version__, backend
+from ..errors import DataError
+from ..models import Model
 
 FORMAT = "minicnn-checkpoint"
 VERSION = 1

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import backend
-from .data.preprocess import SCALE, MeanImage
-from .data.splits import CLASS_NAMES
-from .errors import ShapeError
+from .. import backend
+from ..data.preprocess import SCALE, MeanImage
+from ..data.splits import CLASS_NAMES
+from ..errors import ShapeError
 
 
 class Classifier:
@@ -55,7 +55,7 @@ class Classifier:
         ``preprocess_info["hog"]`` (HOG parameters; absent: the HOG defaults),
         and the trainer's epoch count when there is one.
         """
-        from .checkpoint import load_checkpoint
+        from ..training.checkpoint import load_checkpoint
 
         model, extras = load_checkpoint(path, xp=xp)
         info = extras.get("preprocess_info") or {}
@@ -91,7 +91,7 @@ class Classifier:
         """HOG vectors (N, hog_dim) of raw faces for a hybrid model, else None (host arrays)."""
         if self.hog is None:
             return None
-        from .features.hog import hog_features
+        from ..features.hog import hog_features
 
         pixels = np.clip(np.rint(np.asarray(backend.to_numpy(faces), dtype=np.float64)), 0, 255).astype(np.uint8)
         return hog_features(pixels, **self.hog, use_cache=False, progress=False, n_jobs=1)
@@ -129,7 +129,7 @@ def load_eval_data(spec, n_synthetic=700, seed=0):
     draws for any training size, since each split has its own seed stream);
     anything else is passed to ``load_fer2013`` (CSV, images zip or folder).
     """
-    from .data import load_fer2013, load_synthetic
+    from ..data import load_fer2013, load_synthetic
 
     if spec == SYNTHETIC:
         return load_synthetic(n_train=7, n_val=n_synthetic, n_test=n_synthetic, seed=seed)

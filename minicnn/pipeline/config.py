@@ -1,6 +1,6 @@
 """Experiment configs: load one per paper model, apply a run's reductions, record them.
 
-A config (``experiments/configs/<name>.json``) holds
+A config (``minicnn/pipeline/configs/<name>.json``) holds
 
 - ``model``: the network in the grammar of ``minicnn.models`` (without ``reg``,
   ``seed`` and ``hog_dim``, which the runner fills in);
@@ -18,7 +18,7 @@ import copy
 import json
 from pathlib import Path
 
-from minicnn.errors import ConfigError
+from ..errors import ConfigError
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 MODEL_NAMES = ("shallow", "deep", "shallow_hog", "deep_hog")

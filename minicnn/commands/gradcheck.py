@@ -14,9 +14,9 @@ import argparse
 import importlib
 import sys
 
-from .backend import get_backend, set_backend
-from .errors import ConfigError
-from .gradcheck import GradcheckCase
+from ..backend import get_backend, set_backend
+from ..errors import ConfigError
+from ..gradcheck import GradcheckCase
 
 
 def load_target(target):
@@ -64,7 +64,7 @@ def run(args):
     if args.targets:
         cases = [case for target in args.targets for case in load_target(target)]
     else:
-        from .gradcheck_cases import builtin_cases
+        from ..gradcheck.cases import builtin_cases
         cases = builtin_cases(args.seed)
     failed = []
     for case in cases:

@@ -1,6 +1,6 @@
 """``minicnn predict MODEL.npz photo.jpg [...]``: emotions of the faces in any photo.
 
-Each photo (any size, colour or grayscale) goes through ``minicnn.faces``:
+Each photo (any size, colour or grayscale) goes through ``minicnn.apps.faces``:
 faces found by scikit-image's frontal-face cascade (or, with ``--no-detect``,
 the whole image as one face), cropped with a margin and resized to the
 model's 48x48 grayscale input; then the model's own preprocessing (its
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ConfigError, MiniCNNError
+from ..errors import ConfigError, MiniCNNError
 from .faces import faces_in_photo
 
 
@@ -34,7 +34,7 @@ class FacePrediction:
 def predict_photo(clf, path, detect=True, margin=0.15, **detect_kw):
     """``(rgb, [FacePrediction, ...])`` for the faces of the photo at ``path`` (left to right).
 
-    clf: a ``minicnn.inference.Classifier``. Raises DataError (one line) for an
+    clf: a ``minicnn.apps.inference.Classifier``. Raises DataError (one line) for an
     unreadable file or a photo without a face.
     """
     rgb, boxes, faces = faces_in_photo(path, detect=detect, margin=margin, size=clf.input_size, **detect_kw)
@@ -80,7 +80,7 @@ def annotation_path(out, photo, n_photos):
 
 def run(args):
     from .inference import Classifier
-    from .viz.annotate import annotate
+    from ..viz.annotate import annotate
 
     if args.top < 1:
         raise ConfigError(f"--top {args.top}: list at least 1 emotion per face")

@@ -5,8 +5,8 @@ sizes included, so a full run takes a few seconds on a CPU.
 """
 import numpy as np
 
-from . import layers as L
-from .gradcheck import GradcheckCase
+from .. import layers as L
+from .check import GradcheckCase
 
 
 def builtin_cases(seed=0):

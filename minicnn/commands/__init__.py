@@ -9,18 +9,18 @@ import argparse
 import importlib
 import sys
 
-from .errors import MiniCNNError
+from ..errors import MiniCNNError
 
 # Modules that contribute sub-commands, in the order `minicnn --help` lists them.
 COMMAND_MODULES = [
-    "minicnn.train_cli",
-    "minicnn.experiment_cli",
-    "minicnn.predict",
-    "minicnn.explain",
-    "minicnn.ensemble",
-    "minicnn.sweep.cli",
-    "minicnn.gradcheck_cli",
-    "minicnn.data.cli",
+    "minicnn.commands.train",
+    "minicnn.commands.experiment",
+    "minicnn.apps.predict",
+    "minicnn.apps.explain",
+    "minicnn.apps.ensemble",
+    "minicnn.commands.sweep",
+    "minicnn.commands.gradcheck",
+    "minicnn.commands.data",
 ]
 
 

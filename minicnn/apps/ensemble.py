@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import metrics
-from .errors import ConfigError
+from ..training import metrics
+from ..errors import ConfigError
 
 
 def member_probabilities(classifiers, faces, batch_size=256):
@@ -73,7 +73,7 @@ def format_report(report):
 
 def run(args):
     from .inference import Classifier, load_eval_data
-    from .viz.curves import plot_confusion
+    from ..viz.curves import plot_confusion
 
     classifiers = [Classifier.load(path) for path in args.models]
     _unique_names(classifiers, args.models)

@@ -44,8 +44,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .backend import to_numpy, xp_of
-from .errors import ConfigError, ShapeError
+from ..backend import to_numpy, xp_of
+from ..errors import ConfigError, ShapeError
 
 SCALE_FLOOR = 1e-3
 """Relative errors are measured against at least SCALE_FLOOR * max |n| of the array."""
@@ -339,7 +339,7 @@ class GradcheckCase:
 
     def run(self, xp=None, seed=0, max_elements=None, tol=None):
         """Check this case on backend ``xp`` (default: the default backend)."""
-        from .backend import to_device
+        from ..backend import to_device
 
         def materialize(value):
             value = value() if callable(value) else (value or {})

@@ -36,11 +36,11 @@ import time
 
 import numpy as np
 
-from . import backend, layers as L
+from .. import backend, layers as L
 from .checkpoint import load_checkpoint, save_checkpoint
-from .errors import ConfigError, ShapeError
+from ..errors import ConfigError, ShapeError
 from .hostmem import keep_freed_memory
-from .optim import make_optimizer, optimizer_from_state
+from ..optim import make_optimizer, optimizer_from_state
 from .progress import ProgressBar
 from .schedules import make_schedule
 
@@ -187,7 +187,7 @@ class Trainer:
         """Train until ``config["epochs"]`` epochs are done (or early stop); return the history.
 
         On NumPy, glibc is first told to keep freed memory for reuse
-        (``minicnn.hostmem``): about 1.5x faster steps, at the price of the
+        (``minicnn.training.hostmem``): about 1.5x faster steps, at the price of the
         process holding its peak host memory until it exits.
         """
         if backend.xp_of(*self.model.params.values()) is np:
@@ -374,7 +374,7 @@ class Trainer:
         cfg = dict(state["config"])
         augment = cfg.pop("augment")
         if isinstance(augment, dict):
-            from .data.augment import Augmenter
+            from ..data.augment import Augmenter
             cfg["augment"] = Augmenter.from_config(augment)
         elif augment is not None and "augment" not in overrides:
             raise ConfigError(f"{path} was trained with a custom augmenter ({augment}); pass augment=... to resume")

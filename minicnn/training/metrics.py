@@ -5,8 +5,8 @@ with ``backend.to_numpy``). Labels are integers in ``[0, n_classes)``.
 """
 import numpy as np
 
-from .backend import to_numpy
-from .errors import DataError, ShapeError
+from ..backend import to_numpy
+from ..errors import DataError, ShapeError
 
 
 def predictions(pred):

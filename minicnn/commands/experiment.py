@@ -6,7 +6,7 @@ repository root (or with it on PYTHONPATH); elsewhere it says so.
 """
 import argparse
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 
 def add_cli(subparsers):

@@ -6,10 +6,10 @@ summary.md / summary.json / summary.png / best_config.json.
 """
 import functools
 
-from .engine import run_sweep
-from .spec import load_spec
-from .space import METHODS
-from .trial import check_options, resolve_base, train_trial
+from ..sweep.engine import run_sweep
+from ..sweep.spec import load_spec
+from ..sweep.space import METHODS
+from ..sweep.trial import check_options, resolve_base, train_trial
 
 
 def _run(args):

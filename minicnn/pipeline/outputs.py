@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from minicnn.metrics import per_class_accuracy
+from ..training.metrics import per_class_accuracy
 
 from . import paper
 
@@ -136,7 +136,7 @@ def run_title(metrics):
 def write_figures(folder, metrics):
     """curves.png (accuracy and loss against iterations, like the paper's figures 2, 5, 6) and
     confusion.png (the row-normalized test confusion matrix with class names, like its figures 3, 4)."""
-    from minicnn.viz.curves import plot_confusion, plot_history
+    from ..viz.curves import plot_confusion, plot_history
 
     folder = Path(folder)
     plot_history(metrics["history"], folder / "curves.png", title=run_title(metrics))

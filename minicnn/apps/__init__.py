@@ -1,0 +1,1 @@
+"""Applications on a trained model: the ``Classifier``, face finding, predict, explain, ensembles."""

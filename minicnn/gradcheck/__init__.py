@@ -1,0 +1,10 @@
+"""Numerical gradient checking for any forward/backward pair: ``check_layer``, ``check_loss``, ``check_function``.
+
+    check.py   the checker and its report
+    cases.py   the built-in layers' example cases (what ``minicnn gradcheck`` runs)
+"""
+from .check import (GradcheckCase, GradcheckReport, GradcheckRow, check_function, check_layer, check_loss,
+                    numerical_gradient)
+
+__all__ = ["check_layer", "check_loss", "check_function", "numerical_gradient", "GradcheckCase",
+           "GradcheckReport", "GradcheckRow"]

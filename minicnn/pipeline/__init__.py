@@ -1,0 +1,1 @@
+"""The one run pipeline: config -> data -> inputs -> model -> Trainer -> evaluation -> outputs."""
