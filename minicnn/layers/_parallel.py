@@ -1,0 +1,127 @@
+"""Host (NumPy) work on every CPU core: the chunks of a batch run in worker threads.
+
+NumPy's copies, ufuncs and BLAS calls release the GIL, so Python threads that
+work on different chunks of an array run on different cores. While they do,
+BLAS is asked to run single-threaded: the chunks' matrix products are small,
+and a multi-threaded BLAS would make its own threads meet after every call,
+which costs far more than the product on a busy machine (measured:
+docs/speed.md). BLAS gets its threads back when the chunks are done.
+
+Work is spread statically: worker k takes chunks k, k + W, k + 2W, ... of the
+W workers, so sums kept per worker and added in worker order give the same
+result on every run (on a machine with another core count they may differ in
+the last bits). CuPy arrays never use threads: the GPU runs each kernel on all
+of its cores already. Where the BLAS cannot be told its thread count (not
+OpenBLAS, or not Linux), the chunks run one after the other, as before.
+"""
+import ctypes
+import os
+import re
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from threading import Lock
+
+from ..backend import backend_name
+
+_pool = None
+_lock = Lock()
+_threads = None          # set_threads() value, or None: one per usable core
+
+
+def cores():
+    """CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def set_threads(n):
+    """Use ``n`` worker threads for host chunks (None: one per core; 1: no threads)."""
+    global _threads
+    _threads = None if n is None else max(1, int(n))
+
+
+def workers(xp):
+    """How many threads host work on backend ``xp`` is spread over (1 on CuPy or without BLAS control)."""
+    if backend_name(xp) != "numpy" or _blas_threads_api() is None:
+        return 1
+    return _threads if _threads is not None else cores()
+
+
+def run_chunks(work, n, step, xp):
+    """Call ``work(lo, hi, slot)`` for every chunk [lo, hi) of range(n) in steps of ``step``.
+
+    ``slot`` (0 .. workers(xp) - 1) names the worker thread, for per-worker
+    sums. With one worker (or one chunk) everything runs here, in order.
+    """
+    chunks = [(lo, min(n, lo + step)) for lo in range(0, n, step)]
+    count = min(workers(xp), len(chunks))
+    if count <= 1:
+        for lo, hi in chunks:
+            work(lo, hi, 0)
+        return
+
+    def worker(slot):
+        for lo, hi in chunks[slot::count]:
+            work(lo, hi, slot)
+
+    with single_threaded_blas():
+        for future in [_executor().submit(worker, slot) for slot in range(count)]:
+            future.result()
+
+
+def _executor():
+    global _pool
+    with _lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=max(2, cores()), thread_name_prefix="minicnn")
+        return _pool
+
+
+@contextmanager
+def single_threaded_blas():
+    """Run the body with BLAS on one thread, then give it back the threads it had."""
+    api = _blas_threads_api()
+    if api is None:
+        yield
+        return
+    get, set_ = api
+    before = get()
+    set_(1)
+    try:
+        yield
+    finally:
+        set_(before)
+
+
+_api = False     # not looked up yet
+
+
+def _blas_threads_api():
+    """(get, set) of OpenBLAS's thread count as loaded by NumPy, or None where not found."""
+    global _api
+    if _api is False:
+        _api = _find_openblas()
+    return _api
+
+
+def _find_openblas():
+    try:
+        with open("/proc/self/maps", encoding="utf-8") as f:
+            paths = sorted(set(re.findall(r"(/\S*openblas\S*\.so\S*)", f.read())))
+    except OSError:
+        return None
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix in ("scipy_", ""):
+            for suffix in ("64_", ""):
+                get = getattr(lib, f"{prefix}openblas_get_num_threads{suffix}", None)
+                set_ = getattr(lib, f"{prefix}openblas_set_num_threads{suffix}", None)
+                if get is not None and set_ is not None:
+                    get.restype, set_.argtypes = ctypes.c_int, [ctypes.c_int]
+                    return get, set_
+    return None
