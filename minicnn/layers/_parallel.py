@@ -21,7 +21,9 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from threading import Lock
 
-from ..backend import backend_name
+from ..backend import backend_name, xp_of
+
+BLOCK_BYTES = 256 * 1024
 
 _pool = None
 _lock = Lock()
@@ -49,14 +51,15 @@ def workers(xp):
     return _threads if _threads is not None else cores()
 
 
-def run_chunks(work, n, step, xp):
+def run_chunks(work, n, step, xp, parallel=True):
     """Call ``work(lo, hi, slot)`` for every chunk [lo, hi) of range(n) in steps of ``step``.
 
     ``slot`` (0 .. workers(xp) - 1) names the worker thread, for per-worker
-    sums. With one worker (or one chunk) everything runs here, in order.
+    sums. With one worker (or one chunk, or ``parallel=False``) everything
+    runs here, in order.
     """
     chunks = [(lo, min(n, lo + step)) for lo in range(0, n, step)]
-    count = min(workers(xp), len(chunks))
+    count = min(workers(xp), len(chunks)) if parallel else 1
     if count <= 1:
         for lo, hi in chunks:
             work(lo, hi, 0)
@@ -69,6 +72,33 @@ def run_chunks(work, n, step, xp):
     with single_threaded_blas():
         for future in [_executor().submit(worker, slot) for slot in range(count)]:
             future.result()
+
+
+def rows_per_block(row_bytes):
+    """Rows (e.g. images) per block of element-wise work: blocks of about BLOCK_BYTES stay in the core's cache."""
+    return max(1, BLOCK_BYTES // max(1, row_bytes))
+
+
+def for_blocks(work, n, row_bytes, xp, parallel=True):
+    """``work(lo, hi, slot)`` over blocks of the n rows (``row_bytes`` each) of some arrays: on NumPy
+    cache-sized blocks on every core (``run_chunks``), on CuPy all n rows in one call."""
+    if backend_name(xp) != "numpy":
+        work(0, n, 0)
+    else:
+        run_chunks(work, n, rows_per_block(row_bytes), xp, parallel)
+
+
+def map_blocks(kernel, *arrays, parallel=True):
+    """``kernel(*blocks)`` over matching blocks of the flattened ``arrays`` (equal sizes; outputs contiguous).
+
+    For element-wise work: several passes over one block stay in the cache
+    where passes over the whole arrays would go to memory each time. NumPy
+    blocks run on every core (``parallel=False``: in order, here); CuPy gets
+    the whole arrays in one call.
+    """
+    flat = [a.reshape(-1) for a in arrays]
+    for_blocks(lambda lo, hi, _: kernel(*(a[lo:hi] for a in flat)), flat[0].size,
+               max(a.itemsize for a in flat), xp_of(*arrays), parallel)
 
 
 def _executor():

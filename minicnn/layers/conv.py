@@ -229,13 +229,19 @@ def conv_backward(dout, cache):
 
 
 def _images_per_chunk(xp, n, bytes_per_image, memory_budget):
-    """Images per chunk: each of the worker threads' chunks within its share of the budget; on
-    NumPy also within HOST_CHUNK_BYTES (cache-sized work is faster), with a chunk for every worker."""
+    """Images per chunk of the batch.
+
+    Each worker thread's chunk stays within its share of the budget and, on
+    NumPy, within HOST_CHUNK_BYTES (cache-sized work is faster). Work larger
+    than one such chunk is cut into at least one chunk per worker; smaller
+    work runs as one chunk (threads would cost more than they save).
+    """
     count = workers(xp)
-    budget = conv_memory_budget(xp, memory_budget) // count
-    if backend_name(xp) == "numpy":
-        budget = min(budget, HOST_CHUNK_BYTES)
-    return min(images_per_chunk(n, bytes_per_image, budget), -(-n // count))
+    budget = conv_memory_budget(xp, memory_budget)
+    if backend_name(xp) != "numpy" or n * bytes_per_image <= min(budget, HOST_CHUNK_BYTES):
+        return images_per_chunk(n, bytes_per_image, budget)
+    step = images_per_chunk(n, bytes_per_image, min(budget // count, HOST_CHUNK_BYTES))
+    return min(step, -(-n // count))
 
 
 def _checked_method(method, xp, x_shape, w_shape, stride):
