@@ -39,16 +39,19 @@ def cores():
 
 
 def set_threads(n):
-    """Use ``n`` worker threads for host chunks (None: one per core; 1: no threads)."""
+    """Use ``n`` worker threads for host chunks (None: one per core where BLAS can be told to
+    run single-threaded; 1: no threads; n > 1 forces threads even where it cannot)."""
     global _threads
     _threads = None if n is None else max(1, int(n))
 
 
 def workers(xp):
     """How many threads host work on backend ``xp`` is spread over (1 on CuPy or without BLAS control)."""
-    if backend_name(xp) != "numpy" or _blas_threads_api() is None:
+    if backend_name(xp) != "numpy":
         return 1
-    return _threads if _threads is not None else cores()
+    if _threads is not None:
+        return _threads
+    return cores() if _blas_threads_api() is not None else 1
 
 
 def run_chunks(work, n, step, xp, parallel=True):

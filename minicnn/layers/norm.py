@@ -8,7 +8,7 @@ so a spatial input is normalized in place in its NCHW layout, never transposed.
 """
 from ..backend import backend_name, xp_of
 from ._check import require_ndim, require_shape
-from ._parallel import BLOCK_BYTES, run_chunks
+from . import _parallel
 
 
 def batchnorm_forward(x, gamma, beta, running_mean, running_var, train, momentum=0.9, eps=1e-5):
@@ -140,7 +140,7 @@ def spatial_batchnorm_backward(dout, cache):
 def _channel_blocks(x):
     """Blocks (n, c0, c1), one image's channels c0:c1 each, about BLOCK_BYTES: every (n, c) once."""
     n, c, h, w = x.shape
-    groups = min(c, max(1, -(-x[0].nbytes // BLOCK_BYTES)))
+    groups = min(c, max(1, -(-x[0].nbytes // _parallel.BLOCK_BYTES)))
     step = -(-c // groups)
     return [(i, c0, min(c, c0 + step)) for i in range(n) for c0 in range(0, c, step)]
 
@@ -148,7 +148,7 @@ def _channel_blocks(x):
 def _each_block(xp, x, work):
     """Call work(n, c0, c1) for every block of ``_channel_blocks(x)``, on every core."""
     blocks = _channel_blocks(x)
-    run_chunks(lambda lo, hi, _: [work(*b) for b in blocks[lo:hi]], len(blocks), 1, xp)
+    _parallel.run_chunks(lambda lo, hi, _: [work(*b) for b in blocks[lo:hi]], len(blocks), 1, xp)
 
 
 def _planes(xp, x, *values):
