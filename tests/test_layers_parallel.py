@@ -19,19 +19,19 @@ def split_and_plain(monkeypatch, run):
     with monkeypatch.context() as m:
         m.setattr(_parallel, "BLOCK_BYTES", 64)
         m.setattr(conv, "HOST_CHUNK_BYTES", 1)
-        _parallel.set_threads(2)
+        _parallel.set_host_threads(2)
         try:
             split = run()
         finally:
-            _parallel.set_threads(None)
+            _parallel.set_host_threads(None)
     with monkeypatch.context() as m:
         m.setattr(_parallel, "BLOCK_BYTES", 2 ** 40)
         m.setattr(conv, "HOST_CHUNK_BYTES", 2 ** 40)
-        _parallel.set_threads(1)
+        _parallel.set_host_threads(1)
         try:
             plain = run()
         finally:
-            _parallel.set_threads(None)
+            _parallel.set_host_threads(None)
     return split, plain
 
 
@@ -44,11 +44,11 @@ def assert_all_close(got, want, rtol):
 
 def test_run_chunks_visits_every_chunk_once_with_a_worker_slot():
     seen = []
-    _parallel.set_threads(3)
+    _parallel.set_host_threads(3)
     try:
         _parallel.run_chunks(lambda lo, hi, slot: seen.append((lo, hi, slot)), 10, 3, np)
     finally:
-        _parallel.set_threads(None)
+        _parallel.set_host_threads(None)
     assert sorted((lo, hi) for lo, hi, _ in seen) == [(0, 3), (3, 6), (6, 9), (9, 10)]
     assert {slot for *_, slot in seen} <= {0, 1, 2}
     # static spread: worker k takes chunks k, k + 3, ...

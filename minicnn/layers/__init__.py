@@ -8,6 +8,7 @@ arguments. All functions run on NumPy and CuPy arrays alike.
 from .activation import leaky_relu_backward, leaky_relu_forward, relu_backward, relu_forward
 from .affine import affine_backward, affine_forward
 from .concat import concat_backward, concat_forward
+from ._parallel import host_threads, set_host_threads
 from .budget import conv_memory_budget, set_conv_memory_budget
 from .conv import (col2im, conv_backward, conv_backward_im2col, conv_forward, conv_forward_im2col, conv_method,
                    im2col)
@@ -24,7 +25,7 @@ __all__ = [
     "relu_forward", "relu_backward", "leaky_relu_forward", "leaky_relu_backward",
     "conv_forward", "conv_backward", "im2col", "col2im",
     "conv_forward_im2col", "conv_backward_im2col", "conv_method", "winograd_matrices",
-    "conv_memory_budget", "set_conv_memory_budget",
+    "conv_memory_budget", "set_conv_memory_budget", "host_threads", "set_host_threads",
     "conv_forward_naive", "conv_backward_naive",
     "maxpool_forward", "maxpool_backward",
     "batchnorm_forward", "batchnorm_backward",

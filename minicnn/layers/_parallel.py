@@ -27,7 +27,7 @@ BLOCK_BYTES = 256 * 1024
 
 _pool = None
 _lock = Lock()
-_threads = None          # set_threads() value, or None: one per usable core
+_threads = None          # set_host_threads() value, or None: one per usable core
 
 
 def cores():
@@ -38,14 +38,14 @@ def cores():
         return os.cpu_count() or 1
 
 
-def set_threads(n):
+def set_host_threads(n):
     """Use ``n`` worker threads for host chunks (None: one per core where BLAS can be told to
     run single-threaded; 1: no threads; n > 1 forces threads even where it cannot)."""
     global _threads
     _threads = None if n is None else max(1, int(n))
 
 
-def workers(xp):
+def host_threads(xp):
     """How many threads host work on backend ``xp`` is spread over (1 on CuPy or without BLAS control)."""
     if backend_name(xp) != "numpy":
         return 1
@@ -57,12 +57,12 @@ def workers(xp):
 def run_chunks(work, n, step, xp, parallel=True):
     """Call ``work(lo, hi, slot)`` for every chunk [lo, hi) of range(n) in steps of ``step``.
 
-    ``slot`` (0 .. workers(xp) - 1) names the worker thread, for per-worker
+    ``slot`` (0 .. host_threads(xp) - 1) names the worker thread, for per-worker
     sums. With one worker (or one chunk, or ``parallel=False``) everything
     runs here, in order.
     """
     chunks = [(lo, min(n, lo + step)) for lo in range(0, n, step)]
-    count = min(workers(xp), len(chunks)) if parallel else 1
+    count = min(host_threads(xp), len(chunks)) if parallel else 1
     if count <= 1:
         for lo, hi in chunks:
             work(lo, hi, 0)

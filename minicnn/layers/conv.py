@@ -10,7 +10,7 @@ from ..backend import backend_name, xp_of
 from ..errors import ConfigError, ShapeError
 from ._check import require_ndim, require_positive_int, require_shape
 from ._windows import add_windows, output_size, window_view
-from ._parallel import run_chunks, workers
+from ._parallel import host_threads, run_chunks
 from .budget import MIB, conv_memory_budget, images_per_chunk
 from .winograd import filter_gradient, filter_transform, tile_grid, winograd_backward_chunk, winograd_forward_chunk
 
@@ -209,14 +209,14 @@ def conv_backward(dout, cache):
     if kind == "winograd":
         m = cache[4]
         u = filter_transform(w, m)
-        sums = [xp.zeros(u.shape, dtype=dout.dtype) for _ in range(workers(xp))]
+        sums = [xp.zeros(u.shape, dtype=dout.dtype) for _ in range(host_threads(xp))]
 
         def backward(lo, hi, slot):
             dx[lo:hi] = winograd_backward_chunk(dout[lo:hi], x[lo:hi], u, pad, m, kh, sums[slot])
         run_chunks(backward, n, step, xp)
         dw = filter_gradient(sum(sums[1:], sums[0]), m, kh)
     else:
-        sums = [xp.zeros(w.shape, dtype=dout.dtype) for _ in range(workers(xp))]
+        sums = [xp.zeros(w.shape, dtype=dout.dtype) for _ in range(host_threads(xp))]
 
         def backward(lo, hi, slot):
             cols = im2col(x[lo:hi], kh, kw, stride, pad)
@@ -236,7 +236,7 @@ def _images_per_chunk(xp, n, bytes_per_image, memory_budget):
     than one such chunk is cut into at least one chunk per worker; smaller
     work runs as one chunk (threads would cost more than they save).
     """
-    count = workers(xp)
+    count = host_threads(xp)
     budget = conv_memory_budget(xp, memory_budget)
     if backend_name(xp) != "numpy" or n * bytes_per_image <= min(budget, HOST_CHUNK_BYTES):
         return images_per_chunk(n, bytes_per_image, budget)
