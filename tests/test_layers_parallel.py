@@ -117,3 +117,16 @@ def test_conv_split_into_chunks_on_threads_equals_one_chunk(monkeypatch, xp, rng
         return (out, *conv_backward(dout, cache))
     split, plain = split_and_plain(monkeypatch, run)
     assert_all_close(split, plain, rtol)
+
+
+@pytest.mark.parametrize("m, k, n", [(9, 4, 3), (3, 4, 10)])                   # rows or columns split
+def test_matmul_split_among_threads_equals_one_product(xp, rng, m, k, n):
+    a, b = xp.asarray(rng.standard_normal((m, k))), xp.asarray(rng.standard_normal((k, n)))
+    _parallel.set_host_threads(2)
+    try:
+        got = _parallel.matmul(a, b, min_macs=1)
+        transposed = _parallel.matmul(b.T, a.T, min_macs=1)                    # strided operands
+    finally:
+        _parallel.set_host_threads(None)
+    np.testing.assert_allclose(to_numpy(got), to_numpy(a @ b), rtol=1e-12)
+    np.testing.assert_allclose(to_numpy(transposed), to_numpy(b.T @ a.T), rtol=1e-12)

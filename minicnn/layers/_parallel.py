@@ -77,6 +77,27 @@ def run_chunks(work, n, step, xp, parallel=True):
             future.result()
 
 
+def matmul(a, b, min_macs=2 ** 22):
+    """a @ b for 2-D a (M, K) and b (K, N); on NumPy with several host threads the longer of
+    M and N is cut into one slice per thread, each a single-threaded BLAS call.
+
+    Every element is still one full K-long dot product, as in a @ b. One meeting
+    of the threads at the end instead of BLAS's many inside each call (on a
+    shared machine its threads wait for each other, measured: docs/speed.md).
+    """
+    xp = xp_of(a, b)
+    (m, k), n = a.shape, b.shape[1]
+    count = host_threads(xp)
+    if count == 1 or m * n * k < min_macs:
+        return a @ b
+    out = xp.empty((m, n), dtype=xp.result_type(a, b))
+    if m >= n:
+        run_chunks(lambda lo, hi, _: xp.matmul(a[lo:hi], b, out=out[lo:hi]), m, -(-m // count), xp)
+    else:
+        run_chunks(lambda lo, hi, _: xp.matmul(a, b[:, lo:hi], out=out[:, lo:hi]), n, -(-n // count), xp)
+    return out
+
+
 def rows_per_block(row_bytes):
     """Rows (e.g. images) per block of element-wise work: blocks of about BLOCK_BYTES stay in the core's cache."""
     return max(1, BLOCK_BYTES // max(1, row_bytes))

@@ -193,8 +193,8 @@ def conv_backward(dout, cache):
 
     dout (N, F, H', W') -> (dx (N, C, H, W), dw (F, C, KH, KW), db (F,)), the
     math of ``conv_backward_im2col``. Chunked forwards recompute each chunk's
-    columns (or Winograd tiles) here instead of keeping them; dw adds up over
-    the chunks (one running sum per worker thread, then over the workers).
+    columns (or Winograd tiles) here instead of keeping them; dw and db add up
+    over the chunks (one running sum per worker thread, then over the workers).
     """
     kind = cache[0]
     if kind == "columns":
@@ -203,29 +203,34 @@ def conv_backward(dout, cache):
     _, x, w = cache[:3]
     stride, pad = (1, cache[3]) if kind == "winograd" else cache[3:5]
     _check_dout(dout, w, x.shape, stride, pad)
-    n, step = x.shape[0], cache[-1]
-    kh, kw = w.shape[2:]
-    dx = xp.empty(x.shape, dtype=dout.dtype)
+    f, _, kh, kw = w.shape
     if kind == "winograd":
         m = cache[4]
         u = filter_transform(w, m)
-        sums = [xp.zeros(u.shape, dtype=dout.dtype) for _ in range(host_threads(xp))]
-
-        def backward(lo, hi, slot):
-            dx[lo:hi] = winograd_backward_chunk(dout[lo:hi], x[lo:hi], u, pad, m, kh, sums[slot])
-        run_chunks(backward, n, step, xp)
-        dw = filter_gradient(sum(sums[1:], sums[0]), m, kh)
+        chunk_gradient = lambda dout, x, dw_sum: winograd_backward_chunk(dout, x, u, pad, m, kh, dw_sum)  # noqa: E731
+        dw_shape = u.shape                                  # summed in the Winograd domain
     else:
-        sums = [xp.zeros(w.shape, dtype=dout.dtype) for _ in range(host_threads(xp))]
+        chunk_gradient = lambda dout, x, dw_sum: _im2col_backward_chunk(dout, x, w, stride, pad, dw_sum)  # noqa: E731
+        dw_shape = w.shape
+    dx = xp.empty(x.shape, dtype=dout.dtype)
+    count = host_threads(xp)
+    dw_sums = [xp.zeros(dw_shape, dtype=dout.dtype) for _ in range(count)]
+    db_sums = [xp.zeros(f, dtype=dout.dtype) for _ in range(count)]
 
-        def backward(lo, hi, slot):
-            cols = im2col(x[lo:hi], kh, kw, stride, pad)
-            dx[lo:hi], dw_chunk, _ = conv_backward_im2col(
-                dout[lo:hi], ("columns", cols, w, x[lo:hi].shape, stride, pad))
-            sums[slot] += dw_chunk
-        run_chunks(backward, n, step, xp)
-        dw = sum(sums[1:], sums[0])
-    return dx, dw, dout.sum(axis=(0, 2, 3))
+    def backward(lo, hi, slot):
+        dx[lo:hi] = chunk_gradient(dout[lo:hi], x[lo:hi], dw_sums[slot])
+        db_sums[slot] += dout[lo:hi].sum(axis=(0, 2, 3))
+    run_chunks(backward, x.shape[0], cache[-1], xp)
+    dw = sum(dw_sums[1:], dw_sums[0])
+    return dx, filter_gradient(dw, m, kh) if kind == "winograd" else dw, sum(db_sums[1:], db_sums[0])
+
+
+def _im2col_backward_chunk(dout, x, w, stride, pad, dw_sum):
+    """dx of one chunk by the reference backward on recomputed columns; adds the chunk's dw into dw_sum."""
+    cols = im2col(x, w.shape[2], w.shape[3], stride, pad)
+    dx, dw, _ = conv_backward_im2col(dout, ("columns", cols, w, x.shape, stride, pad))
+    dw_sum += dw
+    return dx
 
 
 def _images_per_chunk(xp, n, bytes_per_image, memory_budget):
