@@ -12,7 +12,8 @@ from ._check import require_ndim, require_positive_int, require_shape
 from ._windows import add_windows, output_size, window_view
 from ._parallel import host_threads, run_chunks
 from .budget import MIB, conv_memory_budget, images_per_chunk
-from .winograd import filter_gradient, filter_transform, tile_grid, winograd_backward_chunk, winograd_forward_chunk
+from .winograd import (filter_gradient, filter_transform, input_tiles, tile_grid, winograd_backward_chunk,
+                       winograd_forward_chunk)
 
 # Winograd: kernel sizes it is used for, the output tiles m it may pick
 # (F(m x m, r x r)), and the fewest input channels for which it beats im2col
@@ -176,8 +177,14 @@ def conv_forward(x, w, b, stride=1, pad=0, memory_budget=None, method=None):
         m = winograd_tile(kh, x.shape[2], x.shape[3], pad)
         step = _images_per_chunk(xp, n, _winograd_bytes_per_image(x, w, pad, m), memory_budget)
         u = filter_transform(w, m)
-        run_chunks(lambda lo, hi, _: winograd_forward_chunk(x[lo:hi], u, b, pad, m, kh, out[lo:hi]), n, step, xp)
-        return out, ("winograd", x, w, pad, m, step)
+        tiles = _tiles_to_keep(xp, x, w, pad, m, memory_budget)
+        t = tiles is not None and tiles.shape[1] // n               # tiles per image
+
+        def forward(lo, hi, _):
+            kept = None if tiles is None else tiles[:, lo * t:hi * t]
+            winograd_forward_chunk(x[lo:hi], u, b, pad, m, kh, out[lo:hi], kept)
+        run_chunks(forward, n, step, xp)
+        return out, ("winograd", x if tiles is None else None, w, pad, m, tiles, x.shape, step)
     step = _images_per_chunk(xp, n, x.dtype.itemsize * ho * wo * 2 * (c * kh * kw + f), memory_budget)
     if step >= n:
         return conv_forward_im2col(x, w, b, stride, pad)
@@ -193,34 +200,45 @@ def conv_backward(dout, cache):
 
     dout (N, F, H', W') -> (dx (N, C, H, W), dw (F, C, KH, KW), db (F,)), the
     math of ``conv_backward_im2col``. Chunked forwards recompute each chunk's
-    columns (or Winograd tiles) here instead of keeping them; dw and db add up
+    columns (or Winograd tiles, unless they were kept) here; dw and db add up
     over the chunks (one running sum per worker thread, then over the workers).
     """
     kind = cache[0]
     if kind == "columns":
         return conv_backward_im2col(dout, cache)
     xp = xp_of(dout)
-    _, x, w = cache[:3]
-    stride, pad = (1, cache[3]) if kind == "winograd" else cache[3:5]
-    _check_dout(dout, w, x.shape, stride, pad)
+    if kind == "winograd":
+        _, x, w, pad, m, tiles, x_shape, step = cache
+        stride = 1
+    else:
+        _, x, w, stride, pad, step = cache
+        x_shape = x.shape
+    _check_dout(dout, w, x_shape, stride, pad)
     f, _, kh, kw = w.shape
     if kind == "winograd":
-        m = cache[4]
         u = filter_transform(w, m)
-        chunk_gradient = lambda dout, x, dw_sum: winograd_backward_chunk(dout, x, u, pad, m, kh, dw_sum)  # noqa: E731
+        per_image = None if tiles is None else tiles.shape[1] // x_shape[0]
+
+        def chunk_gradient(lo, hi, dw_sum):
+            if tiles is None:
+                v = input_tiles(x[lo:hi], kh, m, pad)
+            else:
+                v = tiles[:, lo * per_image:hi * per_image]
+            return winograd_backward_chunk(dout[lo:hi], v, (hi - lo, *x_shape[1:]), u, pad, m, kh, dw_sum)
         dw_shape = u.shape                                  # summed in the Winograd domain
     else:
-        chunk_gradient = lambda dout, x, dw_sum: _im2col_backward_chunk(dout, x, w, stride, pad, dw_sum)  # noqa: E731
+        def chunk_gradient(lo, hi, dw_sum):
+            return _im2col_backward_chunk(dout[lo:hi], x[lo:hi], w, stride, pad, dw_sum)
         dw_shape = w.shape
-    dx = xp.empty(x.shape, dtype=dout.dtype)
+    dx = xp.empty(x_shape, dtype=dout.dtype)
     count = host_threads(xp)
     dw_sums = [xp.zeros(dw_shape, dtype=dout.dtype) for _ in range(count)]
     db_sums = [xp.zeros(f, dtype=dout.dtype) for _ in range(count)]
 
     def backward(lo, hi, slot):
-        dx[lo:hi] = chunk_gradient(dout[lo:hi], x[lo:hi], dw_sums[slot])
+        dx[lo:hi] = chunk_gradient(lo, hi, dw_sums[slot])
         db_sums[slot] += dout[lo:hi].sum(axis=(0, 2, 3))
-    run_chunks(backward, x.shape[0], cache[-1], xp)
+    run_chunks(backward, x_shape[0], step, xp)
     dw = sum(dw_sums[1:], dw_sums[0])
     return dx, filter_gradient(dw, m, kh) if kind == "winograd" else dw, sum(db_sums[1:], db_sums[0])
 
@@ -269,6 +287,18 @@ def winograd_tile(r, h, w, pad):
         th, tw, _, _ = tile_grid(h, w, r, m, pad)
         return (m + r - 1) ** 2 * th * tw
     return min(WINOGRAD_TILES, key=lambda m: (products(m), m))
+
+
+def _tiles_to_keep(xp, x, w, pad, m, memory_budget):
+    """An empty (a*a, N*tiles, C) array to keep the transformed input tiles in for backward, if they
+    fit half the memory budget (backward then skips recomputing them), else None."""
+    n, c, h, wd = x.shape
+    a = m + w.shape[2] - 1
+    th, tw, _, _ = tile_grid(h, wd, w.shape[2], m, pad)
+    nbytes = a * a * n * th * tw * c * x.dtype.itemsize
+    if nbytes > conv_memory_budget(xp, memory_budget) // 2:
+        return None
+    return xp.empty((a * a, n * th * tw, c), dtype=x.dtype)
 
 
 def _winograd_bytes_per_image(x, w, pad, m):

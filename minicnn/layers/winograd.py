@@ -98,11 +98,11 @@ def winograd_matrices(m, r):
     return tuple(np.array(mat, dtype=np.float64) for mat in (at, g, bt))
 
 
-def _transform(mat, t):
+def _transform(mat, t, out=None):
     """mat (p, a) applied to both axes of every a x a tile: t (a*a, K) -> (p*p, K),
     out[(u, v)] = sum_ij mat[u, i] mat[v, j] t[(i, j)], as one matrix product with kron(mat, mat)."""
     xp = xp_of(t)
-    return xp.kron(mat, mat) @ t
+    return xp.matmul(xp.kron(mat, mat), t, out=out)
 
 
 def tile_grid(h, w, r, m, pad):
@@ -123,8 +123,8 @@ def _tiles(x_pad, a, m, th, tw):
     return strided_view(x_pad, (a, a, n, th, tw, c), (sh, sw, sn, sh * m, sw * m, sc))
 
 
-def input_tiles(x, r, m, pad):
-    """B^T d B of every input tile: x (N, C, H, W) -> V (a*a, N*th*tw, C).
+def input_tiles(x, r, m, pad, out=None):
+    """B^T d B of every input tile: x (N, C, H, W) -> V (a*a, N*th*tw, C), written into ``out`` if given.
 
     x is zero-padded channels-last (N, H_pad, W_pad, C) to cover th x tw tiles
     (pad at the top and left, at least pad at the bottom and right); tile
@@ -139,7 +139,8 @@ def input_tiles(x, r, m, pad):
     x_pad = xp.zeros((n, hp, wp, c), dtype=x.dtype)
     x_pad[:, pad:pad + h, pad:pad + w] = x.transpose(0, 2, 3, 1)
     d = xp.ascontiguousarray(_tiles(x_pad, a, m, th, tw)).reshape(a * a, -1)
-    return _transform(bt, d).reshape(a * a, n * th * tw, c)
+    v = _transform(bt, d, None if out is None else out.reshape(a * a, -1))
+    return v.reshape(a * a, n * th * tw, c)
 
 
 def filter_transform(w, m):
@@ -149,15 +150,16 @@ def filter_transform(w, m):
     return _transform(g, w.reshape(f * c, r * r).T).reshape(-1, f, c)
 
 
-def winograd_forward_chunk(x, u, b, pad, m, r, out):
-    """out (N, F, H', W') = conv(x, w) + b for one chunk of images, U = ``filter_transform(w, m)``."""
+def winograd_forward_chunk(x, u, b, pad, m, r, out, tiles=None):
+    """out (N, F, H', W') = conv(x, w) + b for one chunk of images, U = ``filter_transform(w, m)``;
+    the transformed input tiles V go into ``tiles`` (a*a, T, C) if given, to keep for backward."""
     xp = xp_of(x)
     n = x.shape[0]
     f = u.shape[1]
     at, _, _ = _matrices(xp, x.dtype, m, r)
     th, tw, _, _ = tile_grid(x.shape[2], x.shape[3], r, m, pad)
     ho, wo = out.shape[2:]
-    prod = xp.matmul(input_tiles(x, r, m, pad), u.transpose(0, 2, 1))      # M: (a*a, T, F)
+    prod = xp.matmul(input_tiles(x, r, m, pad, tiles), u.transpose(0, 2, 1))  # M: (a*a, T, F)
     y = _transform(at, prod.reshape(len(prod), -1)).reshape(m, m, n, th, tw, f)
     tiles = y.transpose(2, 5, 3, 0, 4, 1)                                   # (N, F, th, m, tw, m)
     bias = b.reshape(1, f, 1, 1, 1, 1)
@@ -167,10 +169,11 @@ def winograd_forward_chunk(x, u, b, pad, m, r, out):
         out[...] = xp.add(tiles, bias).reshape(n, f, th * m, tw * m)[:, :, :ho, :wo]
 
 
-def winograd_backward_chunk(dout, x, u, pad, m, r, du):
-    """dx (N, C, H, W) of one chunk of images; adds this chunk's share of dU (a*a, F, C) into ``du``."""
+def winograd_backward_chunk(dout, v, x_shape, u, pad, m, r, du):
+    """dx (N, C, H, W) of one chunk of images of shape ``x_shape``, from its input tiles V
+    (``input_tiles``, a*a, T, C); adds this chunk's share of dU (a*a, F, C) into ``du``."""
     xp = xp_of(dout)
-    n, c, h, w = x.shape
+    n, c, h, w = x_shape
     f = u.shape[1]
     a = m + r - 1
     at, _, bt = _matrices(xp, dout.dtype, m, r)
@@ -182,7 +185,6 @@ def winograd_backward_chunk(dout, x, u, pad, m, r, du):
         dout = padded
     dy = xp.ascontiguousarray(dout.reshape(n, f, th, m, tw, m).transpose(3, 5, 0, 2, 4, 1))  # (m, m, N, th, tw, F)
     dprod = _transform(at.T, dy.reshape(m * m, -1)).reshape(a * a, -1, f)   # dM: (a*a, T, F)
-    v = input_tiles(x, r, m, pad)                                           # (a*a, T, C), recomputed
     du += xp.matmul(dprod.transpose(0, 2, 1), v)                            # (a*a, F, C)
     dv = xp.matmul(dprod, u)                                                # (a*a, T, C)
     dd = _transform(bt.T, dv.reshape(a * a, -1))                            # (a*a, T*C)
