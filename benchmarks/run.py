@@ -32,6 +32,9 @@ def parse_args(argv=None):
     p.add_argument("--keep-memory", action=argparse.BooleanOptionalAction, default=True,
                    help="minicnn.training.hostmem.keep_freed_memory() before measuring (default: on; "
                         "applies to PyTorch in the same process too)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads for both sides: minicnn's host threads and BLAS, and torch.set_num_threads "
+                        "(default: the BLAS's own count; 1 measures per-core efficiency, less disturbed by a busy machine)")
     p.add_argument("--conv-memory-mib", type=int, default=None,
                    help="scratch memory budget of one convolution call in MiB (default: minicnn's, "
                         "from the free memory; see minicnn.layers.budget)")
@@ -178,6 +181,12 @@ def main(argv=None):
         gpu = xp.cuda.runtime.getDeviceProperties(0)["name"].decode()
         sync = xp.cuda.get_current_stream().synchronize
     threads = machine.blas_threads()
+    if args.threads is not None and xp is np:
+        from minicnn.layers import _parallel
+        layers.set_host_threads(args.threads)
+        if not _parallel.set_blas_threads(args.threads):
+            print("# --threads: this BLAS cannot be told its thread count; set OPENBLAS_NUM_THREADS", flush=True)
+        threads = args.threads
     oracle = Oracle(args.torch, args.backend, threads, args.tf32)
     if oracle.ref is not None and sync is not None:
         cupy_sync = sync

@@ -149,6 +149,15 @@ def single_threaded_blas():
         set_(before)
 
 
+def set_blas_threads(n):
+    """Tell OpenBLAS to use ``n`` threads from now on; False (nothing changed) where it cannot be told."""
+    api = _blas_threads_api()
+    if api is None:
+        return False
+    api[1](int(n))
+    return True
+
+
 _api = False     # not looked up yet
 
 
