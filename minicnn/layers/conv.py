@@ -224,7 +224,8 @@ def conv_backward(dout, cache):
                 v = input_tiles(x[lo:hi], kh, m, pad)
             else:
                 v = tiles[:, lo * per_image:hi * per_image]
-            return winograd_backward_chunk(dout[lo:hi], v, (hi - lo, *x_shape[1:]), u, pad, m, kh, dw_sum)
+            dx = winograd_backward_chunk(dout[lo:hi], v, (hi - lo, *x_shape[1:]), u, pad, m, kh, dw_sum)
+            return dx, dout[lo:hi].sum(axis=(0, 2, 3))
         dw_shape = u.shape                                  # summed in the Winograd domain
     else:
         def chunk_gradient(lo, hi, dw_sum):
@@ -236,19 +237,19 @@ def conv_backward(dout, cache):
     db_sums = [xp.zeros(f, dtype=dout.dtype) for _ in range(count)]
 
     def backward(lo, hi, slot):
-        dx[lo:hi] = chunk_gradient(lo, hi, dw_sums[slot])
-        db_sums[slot] += dout[lo:hi].sum(axis=(0, 2, 3))
+        dx[lo:hi], db = chunk_gradient(lo, hi, dw_sums[slot])
+        db_sums[slot] += db
     run_chunks(backward, x_shape[0], step, xp)
     dw = sum(dw_sums[1:], dw_sums[0])
     return dx, filter_gradient(dw, m, kh) if kind == "winograd" else dw, sum(db_sums[1:], db_sums[0])
 
 
 def _im2col_backward_chunk(dout, x, w, stride, pad, dw_sum):
-    """dx of one chunk by the reference backward on recomputed columns; adds the chunk's dw into dw_sum."""
+    """(dx, db) of one chunk by the reference backward on recomputed columns; adds the chunk's dw into dw_sum."""
     cols = im2col(x, w.shape[2], w.shape[3], stride, pad)
-    dx, dw, _ = conv_backward_im2col(dout, ("columns", cols, w, x.shape, stride, pad))
+    dx, dw, db = conv_backward_im2col(dout, ("columns", cols, w, x.shape, stride, pad))
     dw_sum += dw
-    return dx
+    return dx, db
 
 
 def _images_per_chunk(xp, n, bytes_per_image, memory_budget):
