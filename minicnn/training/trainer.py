@@ -5,12 +5,15 @@
     history = trainer.train()
 
 Each epoch visits every training example once, in a fresh permutation (minibatches
-without replacement) drawn from a generator seeded by ``(seed, epoch)``; the same
-generator draws the per-image flips and feeds the augmenter. Dropout masks come
-from the model's own seeded layers. So one seed fixes shuffling, flips,
-augmentation and dropout (and the model's config seed fixes initialization),
-and a run interrupted and resumed from a checkpoint reproduces the uninterrupted
-run exactly.
+without replacement) drawn from a generator seeded by ``(seed, epoch)``, which
+also draws the per-image flips; both are moved to the model's device once per
+epoch. The augmenter gets, for each minibatch, a generator on the model's
+device keyed by ``(seed, epoch, minibatch)`` (``backend.counter_rng``), so its
+random parameters are drawn on the device. Dropout masks come from the
+model's own seeded layers. So one seed fixes shuffling, flips, augmentation
+and dropout (and the model's config seed fixes initialization), and a run
+interrupted and resumed from a checkpoint reproduces the uninterrupted run
+exactly, with no generator state to store.
 
 After every epoch the trainer evaluates (evaluation mode, batched) the loss and
 accuracy on the validation set and on a fixed subset of at most
@@ -20,10 +23,12 @@ schedule, remembers the parameters and BN statistics of the best epoch by
 validation accuracy, writes ``last.npz`` (and ``best.npz`` when it improves)
 to ``out_dir``, calls the callbacks and checks early stopping.
 
-The training data is moved to the model's device once. Inside an epoch nothing
-is read back to the host except every ``log_every`` iterations, when the
-pending minibatch losses are fetched in one transfer for the history and the
-progress bar.
+The training data is moved to the model's device once, after its labels are
+checked on the host. Inside an epoch nothing is read back to the host except
+every ``log_every`` iterations, when the pending minibatch losses and the
+running accuracy are fetched in one transfer for the history and the progress
+bar; the end of an epoch reads three times (the epoch's running sums, the
+training subset's and the validation set's evaluation).
 
 Ctrl-C finishes the current minibatch, writes ``last.npz`` with the position
 inside the epoch, and re-raises KeyboardInterrupt; a second Ctrl-C stops at once.
@@ -46,6 +51,7 @@ from .schedules import make_schedule
 
 _SHUFFLE_STREAM = 1
 _SUBSET_STREAM = 2
+_AUGMENT_STREAM = 3
 
 HISTORY_KEYS = ("iter_loss", "epoch", "iterations", "lr", "batch_loss", "batch_acc", "train_loss", "train_acc",
                 "val_loss", "val_acc", "epoch_time", "images_per_s")
@@ -108,7 +114,8 @@ class Trainer:
     flip              True: flip each training image horizontally with probability 1/2, drawn
                       per image per epoch ("flips drawn per batch", as the paper's iteration
                       counts suggest); for a doubled set use data's flip_double instead
-    augment           an augmenter ``augment(batch, rng) -> batch`` applied to each minibatch
+    augment           an augmenter ``augment(batch, rng) -> batch`` applied to each minibatch;
+                      ``rng`` is a generator on the batch's device (CuPy's Generator API)
     class_weights     per-class loss weights (n_classes,) for the softmax loss, or None
     patience          stop when validation accuracy has not improved for this many epochs
     train_eval_size   size of the fixed training subset measured after each epoch
@@ -148,9 +155,7 @@ class Trainer:
         self.best = {"epoch": None, "val_acc": None, "val_loss": None}
         self.best_state = None
         self.stopped_early = False
-        self._epoch_rng = None
         self._epoch_acc = {"loss_sum": 0.0, "correct": 0.0, "seconds": 0.0, "images": 0}
-        self._resume_rng_state = None
         self._interrupted = False
         xp, dtype = model.xp, model.dtype
         self.X, self.y = _to(train_data[0], xp, dtype), backend.to_device(train_data[1], xp)
@@ -178,6 +183,8 @@ class Trainer:
                 continue
             if len(data) != 2 or _n(data[0]) != len(data[1]):
                 raise ShapeError(f"Trainer: {name} must be (X, y) with as many labels as images")
+            n_classes = self.model.config["n_classes"]      # checked once here: a per-step check would sync
+            L.check_label_range(f"Trainer: {name}", data[1], n_classes, f" (the model has {n_classes} classes)")
         if c["class_weights"] is not None and len(c["class_weights"]) != self.model.config["n_classes"]:
             raise ConfigError(f"Trainer: class_weights has {len(c['class_weights'])} entries; the model has "
                               f"{self.model.config['n_classes']} classes")
@@ -213,20 +220,17 @@ class Trainer:
         return self.history
 
     def _epoch_draws(self, n):
-        """Generator, permutation and flip mask for the current epoch, all from (seed, epoch)."""
+        """Permutation and flip mask (or None) of the current epoch, drawn from (seed, epoch) on the host."""
         rng = np.random.default_rng([self.config["seed"], _SHUFFLE_STREAM, self.epoch])
         perm = rng.permutation(n)
         flips = rng.random(n) < 0.5 if self.config["flip"] else None
-        return rng, perm, flips
+        return perm, flips
 
     def _run_epoch(self):
         model, opt, xp = self.model, self.optimizer, self.model.xp
         n, bs = _n(self.X), self.config["batch_size"]
         n_batches = math.ceil(n / bs)
-        self._epoch_rng, perm, flips = self._epoch_draws(n)
-        if self._resume_rng_state is not None:
-            self._epoch_rng.bit_generator.state = self._resume_rng_state
-            self._resume_rng_state = None
+        perm, flips = self._epoch_draws(n)
         if self.iteration == 0:
             self._epoch_acc = {"loss_sum": 0.0, "correct": 0.0, "seconds": 0.0, "images": 0}
         perm = backend.to_device(perm, xp)
@@ -243,7 +247,8 @@ class Trainer:
             if flips is not None:
                 Xb = xp.where(flips[idx][:, None, None, None], Xb[..., ::-1], Xb)
             if self.augment is not None:
-                Xb = self.augment(Xb, self._epoch_rng)
+                key = (self.config["seed"], _AUGMENT_STREAM, self.epoch)
+                Xb = self.augment(Xb, backend.counter_rng(key, it, xp))
             loss, grads, scores = model.loss(Xb, yb, train=True, class_weights=self.class_weights,
                                              return_scores=True)
             opt.step(model.params, grads)
@@ -266,8 +271,8 @@ class Trainer:
             if self._interrupted:
                 break
         bar.close()
-        self._epoch_acc["loss_sum"] = float(backend.to_numpy(loss_sum))
-        self._epoch_acc["correct"] = float(backend.to_numpy(correct))
+        self._epoch_acc["loss_sum"], self._epoch_acc["correct"] = (
+            float(v) for v in backend.to_numpy(xp.stack([loss_sum, correct])))
         self._epoch_acc["seconds"] += time.perf_counter() - t0
         self._epoch_acc["images"] += seen
 
@@ -341,12 +346,9 @@ class Trainer:
     # -- checkpoints -------------------------------------------------------------
     def state(self):
         """The trainer's JSON-able state stored in checkpoints."""
-        rng = None
-        if self.iteration and self._epoch_rng is not None:
-            rng = self._epoch_rng.bit_generator.state
         return {"config": self.config,
                 "position": {"epoch": self.epoch, "iteration": self.iteration, "step": self.step},
-                "epoch_rng": rng, "epoch_acc": self._epoch_acc, "best": self.best,
+                "epoch_acc": self._epoch_acc, "best": self.best,
                 "stopped_early": self.stopped_early}
 
     def _save(self, name):
@@ -388,7 +390,6 @@ class Trainer:
         trainer.history = {**new_history(), **(extras["history"] or {})}
         pos = state["position"]
         trainer.epoch, trainer.iteration, trainer.step = pos["epoch"], pos["iteration"], pos["step"]
-        trainer._resume_rng_state = state.get("epoch_rng")
         trainer._epoch_acc = state.get("epoch_acc") or trainer._epoch_acc
         trainer.best = state["best"]
         trainer.stopped_early = bool(state.get("stopped_early"))
