@@ -20,7 +20,7 @@ accuracy on the validation set and on a fixed subset of at most
 ``train_eval_size`` training images (2,000 by default: cheaper than a full
 pass, and measured the same way as validation), steps the learning-rate
 schedule, remembers the parameters and BN statistics of the best epoch by
-validation accuracy, writes ``last.npz`` (and ``best.npz`` when it improves)
+validation accuracy (a copy on the model's device), writes ``last.npz`` (and ``best.npz`` when it improves)
 to ``out_dir``, calls the callbacks and checks early stopping.
 
 The training data is moved to the model's device once, after its labels are
@@ -74,6 +74,11 @@ def _to(X, xp, dtype=None):
     if isinstance(X, (tuple, list)):
         return tuple(backend.to_device(x, xp, dtype=dtype) for x in X)
     return backend.to_device(X, xp, dtype=dtype)
+
+
+def _snapshot(model):
+    """Copies of the model's parameters and buffers on its own device (no host transfer), by name."""
+    return {name: a.copy() for name, a in {**model.params, **model.buffers}.items()}
 
 
 def evaluate(model, X, y, batch_size=256):
@@ -298,7 +303,7 @@ class Trainer:
         improved = val_acc is not None and (self.best["val_acc"] is None or val_acc > self.best["val_acc"])
         if improved:
             self.best = {"epoch": self.epoch, "val_acc": val_acc, "val_loss": val_loss}
-            self.best_state = self.model.state_dict()
+            self.best_state = _snapshot(self.model)
             if self.out_dir:
                 self._save("best.npz")
         if c["patience"] is not None and self.best["epoch"] is not None \
