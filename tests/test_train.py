@@ -12,7 +12,7 @@ import pytest
 from minicnn import models
 from minicnn.backend import to_numpy
 from minicnn.data.augment import Augmenter
-from minicnn.errors import ConfigError
+from minicnn.errors import ConfigError, ShapeError
 from minicnn.training import HISTORY_KEYS, Trainer, evaluate
 
 SMALL = dict(input_shape=[1, 8, 8], width=0.125)
@@ -109,6 +109,15 @@ def test_class_weights_and_callbacks(xp):
     assert [c["epoch"] for c in calls] == [1, 2] and "val_acc" in calls[0]
     with pytest.raises(ConfigError, match="class_weights"):
         _trainer(class_weights=[1.0, 2.0])
+
+
+def test_labels_outside_the_classes_are_refused_before_training(xp):
+    X, y = _data(8)
+    y[3] = 7
+    with pytest.raises(ShapeError, match=r"Trainer: train_data: labels must lie in \[0, 7\).*max 7"):
+        Trainer(models.shallow(**SMALL), (X, xp.asarray(y)))
+    with pytest.raises(ShapeError, match=r"Trainer: val_data: labels must lie in \[0, 7\).*min -1"):
+        Trainer(models.shallow(**SMALL), _data(8), (X, -np.ones(8, np.int64)))
 
 
 def test_hybrid_models_refuse_online_flips(xp):
