@@ -12,7 +12,7 @@ from minicnn.training.schedules import make_schedule
 SMALL = dict(input_shape=[1, 8, 8], width=0.125)
 
 
-def _trained(xp=np, steps=3):
+def _trained(xp=None, steps=3):
     m = models.shallow(**SMALL, xp=xp)
     opt = make_optimizer("adam", lr=1e-2)
     rng = np.random.default_rng(0)
@@ -23,7 +23,7 @@ def _trained(xp=np, steps=3):
     return m, opt
 
 
-def test_save_load_predict_gives_identical_scores(tmp_path):
+def test_save_load_predict_gives_identical_scores(xp, tmp_path):
     m, opt = _trained()
     path = save_checkpoint(tmp_path / "a.npz", m, optimizer=opt)
     again, extras = load_checkpoint(path)
@@ -33,7 +33,7 @@ def test_save_load_predict_gives_identical_scores(tmp_path):
     assert extras["optimizer"]["t"] == 3
 
 
-def test_checkpoint_holds_optimizer_schedule_history_trainer_and_preprocessing(tmp_path):
+def test_checkpoint_holds_optimizer_schedule_history_trainer_and_preprocessing(xp, tmp_path):
     m, opt = _trained()
     sched = make_schedule({"name": "step", "step_epochs": 2, "gamma": 0.5})
     sched.step(opt, 1)

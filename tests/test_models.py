@@ -145,7 +145,7 @@ def test_an_optimizer_step_on_model_params_updates_the_layers_in_place():
     assert not np.array_equal(m.layer("fc1").params["W"], before)
 
 
-def test_train_eval_mode_is_explicit():
+def test_train_eval_mode_is_explicit(xp):
     m = models.shallow(**SMALL)
     X = _images(4)
     assert m.training
@@ -156,7 +156,7 @@ def test_train_eval_mode_is_explicit():
     np.testing.assert_array_equal(to_numpy(m.loss(X, train=False)), to_numpy(m.scores(X)))
 
 
-def test_predict_and_predict_proba_are_batched_eval_mode_passes():
+def test_predict_and_predict_proba_are_batched_eval_mode_passes(xp):
     m = models.shallow(**SMALL)
     X = _images(23)
     full = to_numpy(m.scores(X, batch_size=1000))
@@ -186,7 +186,7 @@ def test_wrong_input_shapes_raise_shape_errors():
         h.loss((_images(2), np.zeros((2, 4), np.float32)))
 
 
-def test_state_dict_round_trip_and_shape_mismatch():
+def test_state_dict_round_trip_and_shape_mismatch(xp):
     a = models.shallow(**SMALL, seed=1)
     a.loss(_images(8), _labels(8))          # moves BN running stats away from their init
     b = models.shallow(**SMALL, seed=2).load_state_dict(a.state_dict())
@@ -218,13 +218,13 @@ def test_deep_at_reduced_width_on_16x16_inputs_passes_a_float64_gradient_check()
     _gradcheck_model(m, _images(4, (1, 16, 16), dtype=np.float64), _labels(4))
 
 
-def test_hybrid_passes_a_float64_gradient_check_in_train_mode():
+def test_hybrid_passes_a_float64_gradient_check_in_train_mode(xp):
     m = models.hybrid(models.shallow_config(**SMALL, reg=0.01), 6, dtype=np.float64)
     X = (_images(4, dtype=np.float64), np.random.default_rng(5).standard_normal((4, 6)))
     _gradcheck_model(m, X, _labels(4))
 
 
-def test_class_gradients_give_d_score_d_input_and_d_score_d_feature_maps():
+def test_class_gradients_give_d_score_d_input_and_d_score_d_feature_maps(xp):
     m = models.hybrid(models.shallow_config(**SMALL), 3, dtype=np.float64).eval()
     X, F = _images(3, dtype=np.float64), np.random.default_rng(2).standard_normal((3, 3))
     result = m.class_gradients((X, F), 4, taps=("relu2",))

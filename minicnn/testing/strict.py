@@ -341,11 +341,13 @@ def _apply_ufunc(ufunc, method, inputs, kwargs):
                         "(strict backend, CuPy 13/14 API)")
     if method not in ("__call__", "at", "reduce", "accumulate", "outer"):
         raise TypeError(f"numpy.{name}.{method} is not supported on device arrays")
-    args = [_operand(x, f"numpy.{name}") for x in inputs]
+    where = f"numpy.{name}"
+    args = [_unwrap(x, where) if method == "at" and i == 1 else _operand(x, where)   # at(a, indices, b)
+            for i, x in enumerate(inputs)]
     out = kwargs.get("out")
+    kwargs = {k: _unwrap(v, where) for k, v in kwargs.items() if k != "out"}
     if out is not None:
-        outs = out if isinstance(out, tuple) else (out,)
-        kwargs = dict(kwargs, out=tuple(_operand(o, f"numpy.{name}(out=...)") for o in outs))
+        kwargs["out"] = tuple(_operand(o, f"{where}(out=...)") for o in (out if isinstance(out, tuple) else (out,)))
     result = getattr(ufunc, method)(*args, **kwargs)
     if out is not None:
         return out if not isinstance(out, tuple) or len(out) > 1 else out[0]
