@@ -208,7 +208,9 @@ register(LayerKind(
     "torch.nn.LeakyReLU",
     lambda rng: [GradcheckCase(f"leaky_relu alpha={a}", dict(x=rng.standard_normal((4, 7))), L.leaky_relu_forward,
                                L.leaky_relu_backward, config=dict(alpha=a)) for a in (0.1, 0.01)],
-    make=stateless("leaky_relu", L.leaky_relu_forward, L.leaky_relu_backward, alpha=_same)))
+    make=stateless("leaky_relu", L.leaky_relu_forward, L.leaky_relu_backward, alpha=_same),
+    options=(Option("conv", "leaky_relu", "lrelu", "float", ACTIVATION, "lrelu{i}"),
+             Option("fc", "leaky_relu", "lrelu", "float", ACTIVATION, "lrelu_fc{i}"))))
 
 
 def _dropout_cases(rng):
@@ -245,6 +247,12 @@ register(LayerKind(
     L.maxpool_backward, "torch.nn.MaxPool2d", _pool_cases("maxpool", L.maxpool_forward, L.maxpool_backward),
     make=tiling_pool("maxpool", L.maxpool_forward, L.maxpool_backward),
     options=(Option("conv", "pool", "p", "int", POOL, "pool{i}"),)))
+
+register(LayerKind(
+    "avgpool", "mean over size x size windows (stride = size in the grammar)", L.avgpool_forward,
+    L.avgpool_backward, "torch.nn.AvgPool2d", _pool_cases("avgpool", L.avgpool_forward, L.avgpool_backward),
+    make=tiling_pool("avgpool", L.avgpool_forward, L.avgpool_backward),
+    options=(Option("conv", "avgpool", "ap", "int", POOL, "avgpool{i}"),)))
 
 register(LayerKind(
     "concat", "joins a side input (HOG features) to the flattened conv output", L.concat_forward,
