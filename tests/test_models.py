@@ -201,7 +201,7 @@ def test_state_dict_round_trip_and_shape_mismatch(xp):
 
 def _gradcheck_model(m, X, y):
     m.train()
-    m.fix_dropout_masks(len(y), seed=1)
+    m.fix_random(len(y), seed=1)
     loss, grads = m.loss(X, y)
     report = check_function(lambda: m.loss(X, y)[0], m.params, grads, max_elements=40, seed=0, tol=1e-6)
     assert report.passed, str(report)
@@ -285,4 +285,30 @@ def test_bad_labels_raise_and_leave_no_cache_behind():
     m = models.shallow(**SMALL)
     with pytest.raises(ShapeError):
         m.loss(_images(3), np.array([0, 1, 9]))
+    assert m.cache_nbytes() == 0
+
+
+# -- recalibration of batch-norm statistics ---------------------------------------------------------
+
+def test_only_a_dropout_before_a_batch_norm_asks_for_recalibration():
+    assert models.shallow(**SMALL).needs_recalibration and models.deep(input_shape=[1, 16, 16]).needs_recalibration
+    tiny = {"input_shape": [1, 8, 8]}
+    assert not models.Model({**tiny, "conv": [{"filters": 4, "bn": True, "dropout": 0.5}], "fc": []}).needs_recalibration
+    assert not models.Model({**tiny, "conv": [{"filters": 4, "bn": True}],
+                             "fc": [{"units": 8, "dropout": 0.5}]}).needs_recalibration
+
+
+def test_recalibrate_sets_the_running_statistics_to_the_mean_batch_statistics_with_dropout_off():
+    m = models.Model({"input_shape": [1, 8, 8], "conv": [{"filters": 4, "dropout": 0.5}, {"filters": 3, "bn": True}],
+                      "fc": [{"units": 5}]})
+    X = _images(64)
+    before = m.state_dict()
+    m.recalibrate(X, batch_size=16)
+    batches = [m.forward_to(X[i:i + 16], "conv2") for i in range(0, 64, 16)]   # eval mode: dropout off
+    mean = np.mean([b.mean(axis=(0, 2, 3)) for b in batches], axis=0)
+    var = np.mean([b.var(axis=(0, 2, 3)) for b in batches], axis=0)
+    np.testing.assert_allclose(m.buffers["sbn2.running_mean"], mean, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(m.buffers["sbn2.running_var"], var, rtol=1e-5, atol=1e-6)
+    for name in m.params:
+        np.testing.assert_array_equal(m.state_dict()[name], before[name])
     assert m.cache_nbytes() == 0

@@ -171,3 +171,46 @@ def test_checkpoints_are_written_every_epoch_with_best_beside(xp, tmp_path):
     t = _trainer(epochs=2, out_dir=str(tmp_path))
     t.train()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["best.npz", "last.npz"]
+
+
+# -- batch-norm recalibration and run identity ---------------------------------------------------
+
+def test_models_with_dropout_before_a_batch_norm_are_recalibrated_after_every_epoch_by_default():
+    from minicnn.training.trainer import RECALIBRATION_IMAGES
+    assert _trainer().config["recalibrate"] == RECALIBRATION_IMAGES
+    assert _trainer(models.Model({"input_shape": [1, 8, 8], "conv": [{"filters": 4, "bn": True}],
+                                  "fc": [{"units": 8, "dropout": 0.5}]})).config["recalibrate"] == 0
+    with pytest.raises(ConfigError, match="recalibrate"):
+        _trainer(recalibrate=-1)
+
+
+def test_recalibration_changes_only_the_evaluation_statistics_not_the_training_path():
+    a, b = _trainer(recalibrate=0), _trainer(recalibrate=32)
+    a.train(), b.train()
+    assert a.history["iter_loss"] == b.history["iter_loss"]
+    assert a.history["val_acc"] != b.history["val_acc"] or a.history["val_loss"] != b.history["val_loss"]
+    params = set(a.model.params)
+    for name, value in a.model.state_dict().items():
+        same = np.array_equal(value, b.model.state_dict()[name])
+        assert same == (name in params), name
+
+
+def test_resume_refuses_a_checkpoint_of_another_run_naming_what_differs(tmp_path):
+    run = {"model": "abc", "data": {"sha256": "d1"}, "seed": 0}
+    _trainer(epochs=1, out_dir=str(tmp_path), run=run, restore_best=False).train()
+    last = str(tmp_path / "last.npz")
+    assert Trainer.resume(last, _data(48), _data(24, seed=1), run=run, quiet=True).run == run
+    with pytest.raises(ConfigError, match=r"another run \(data differ\)"):
+        Trainer.resume(last, _data(48), _data(24, seed=1), run={**run, "data": {"sha256": "d2"}})
+
+
+def test_resume_refuses_a_version_1_checkpoint_whose_dropout_masks_cannot_be_repeated(tmp_path):
+    import json
+    _trainer(epochs=1, out_dir=str(tmp_path), restore_best=False).train()
+    path = tmp_path / "last.npz"
+    with np.load(path) as npz:
+        entries = {k: npz[k] for k in npz.files}
+    entries["meta"] = np.array(json.dumps({**json.loads(str(entries["meta"])), "version": 1}))
+    np.savez(path, **entries)
+    with pytest.raises(ConfigError, match="version 1.*start the run again"):
+        Trainer.resume(str(path), _data(48), _data(24, seed=1))

@@ -64,7 +64,7 @@ def run(args):
     if args.targets:
         cases = [case for target in args.targets for case in load_target(target)]
     else:
-        from ..gradcheck.cases import builtin_cases
+        from ..registry import builtin_cases
         cases = builtin_cases(args.seed)
     failed = []
     for case in cases:

@@ -1,7 +1,7 @@
 """Numerical gradient checking for any forward/backward pair: ``check_layer``, ``check_loss``, ``check_function``.
 
-    check.py   the checker and its report
-    cases.py   the built-in layers' example cases (what ``minicnn gradcheck`` runs)
+The built-in layers' example cases (what ``minicnn gradcheck`` runs) are part
+of their registrations in ``minicnn.registry``.
 """
 from .check import (GradcheckCase, GradcheckReport, GradcheckRow, check_function, check_layer, check_loss,
                     numerical_gradient)

@@ -7,6 +7,7 @@ arguments. All functions run on NumPy and CuPy arrays alike.
 """
 from .activation import leaky_relu_backward, leaky_relu_forward, relu_backward, relu_forward
 from .affine import affine_backward, affine_forward
+from .avgpool import avgpool_backward, avgpool_forward
 from .concat import concat_backward, concat_forward
 from .conv import col2im, conv_backward, conv_forward, im2col
 from .conv_naive import conv_backward_naive, conv_forward_naive
@@ -21,7 +22,7 @@ __all__ = [
     "relu_forward", "relu_backward", "leaky_relu_forward", "leaky_relu_backward",
     "conv_forward", "conv_backward", "im2col", "col2im",
     "conv_forward_naive", "conv_backward_naive",
-    "maxpool_forward", "maxpool_backward",
+    "maxpool_forward", "maxpool_backward", "avgpool_forward", "avgpool_backward",
     "batchnorm_forward", "batchnorm_backward",
     "spatial_batchnorm_forward", "spatial_batchnorm_backward",
     "dropout_forward", "dropout_backward",

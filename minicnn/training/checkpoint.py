@@ -3,16 +3,22 @@
 Keys inside the archive (arrays are host NumPy arrays, so a checkpoint written
 on CuPy loads on NumPy and back; text entries are 0-d unicode arrays of JSON)::
 
-    meta               JSON  {"format": "minicnn-checkpoint", "version": 1, "minicnn": "0.1.0"}
+    meta               JSON  {"format": "minicnn-checkpoint", "version": 2, "minicnn": "0.1.0"}
     model_config       JSON  the model config (Model(config) rebuilds the network)
     model/<name>       array parameters and BN running statistics (conv1.W, sbn1.running_mean, ...)
-    model_rng          JSON  dropout positions (layer -> masks drawn so far)
+    layer_state        JSON  each layer's state beyond arrays (``Layer.state()``: dropout draws so far)
+    run                JSON  the run's identity (model config hash, data fingerprint, seed), when given
     optim/<key>        the optimizer's flat state_dict (name, lr, t, hyper-parameters, slot/param arrays)
     schedule           JSON  the learning-rate schedule's state_dict
     trainer            JSON  trainer config, position (epoch, iteration, step), epoch RNG state, best so far
     history            JSON  per-iteration and per-epoch curves
     preprocess/<key>   array preprocessing to apply at prediction time (e.g. the mean image)
     preprocess_info    JSON  scalars and text describing that preprocessing
+
+Version 1 (before the layer interface and counter-based dropout) kept the
+dropout positions as ``model_rng``; it still loads for prediction, but a
+training run cannot resume from it exactly (the masks differ), so the trainer
+refuses it.
 
 Writes are atomic: the archive goes to a temporary file in the same folder,
 which then replaces ``path`` with ``os.replace``, so an interrupted save never
@@ -30,7 +36,7 @@ from ..errors import DataError
 from ..models import Model
 
 FORMAT = "minicnn-checkpoint"
-VERSION = 1
+VERSION = 2
 
 
 def _json(obj):
@@ -46,23 +52,24 @@ def _to_plain(obj):
 
 
 def save_checkpoint(path, model, optimizer=None, schedule=None, trainer=None, history=None,
-                    preprocess=None, preprocess_info=None):
+                    preprocess=None, preprocess_info=None, run=None):
     """Write ``model`` (and what else is given) to ``path`` atomically; return ``path``.
 
     ``optimizer``/``schedule`` are objects with ``state_dict()``; ``trainer``,
-    ``history`` and ``preprocess_info`` are JSON-able dicts; ``preprocess`` a
-    dict name -> array.
+    ``history``, ``preprocess_info`` and ``run`` (the run's identity) are
+    JSON-able dicts; ``preprocess`` a dict name -> array.
     """
     arrays = {"meta": _json({"format": FORMAT, "version": VERSION, "minicnn": __version__}),
               "model_config": _json(model.config),
-              "model_rng": _json(model.rng_state())}
+              "layer_state": _json(model.layer_state())}
     arrays.update({f"model/{k}": v for k, v in model.state_dict().items()})
     if optimizer is not None:
         for k, v in optimizer.state_dict().items():
             arrays[f"optim/{k}"] = np.asarray(backend.to_numpy(v))
     if schedule is not None:
         arrays["schedule"] = _json(schedule.state_dict())
-    for key, value in (("trainer", trainer), ("history", history), ("preprocess_info", preprocess_info)):
+    for key, value in (("trainer", trainer), ("history", history), ("preprocess_info", preprocess_info),
+                       ("run", run)):
         if value is not None:
             arrays[key] = _json(value)
     for k, v in (preprocess or {}).items():
@@ -95,7 +102,7 @@ def read_checkpoint(path):
     try:
         with np.load(path, allow_pickle=False) as npz:
             raw = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
         # NumPy's own text for a non-.npz file talks about pickles, which only misleads here.
         raise DataError(f"{path} is not a minicnn checkpoint (not a readable .npz file); "
                         "pass a file written by `minicnn train` or save_checkpoint") from None
@@ -123,6 +130,8 @@ def read_checkpoint(path):
             out["optimizer"][name] = value
         elif group == "preprocess":
             out["preprocess"][name] = value
+    if "model_rng" in out:      # version 1: dropout layer -> masks drawn
+        out["layer_state"] = {name: {"calls": calls} for name, calls in out.pop("model_rng").items()}
     return out
 
 
@@ -131,12 +140,13 @@ def load_checkpoint(path, xp=None):
 
     ``extras`` keys: ``optimizer`` (flat state for ``optimizer_from_state``, or
     None), ``schedule``, ``trainer``, ``history``, ``preprocess`` (name ->
-    array), ``preprocess_info``, ``meta`` (missing entries are None).
+    array), ``preprocess_info``, ``run`` (the run's identity), ``meta``
+    (missing entries are None).
     """
     raw = read_checkpoint(path)
     model = Model(raw["model_config"], xp=xp)
     model.load_state_dict(raw["model_state"])
-    model.set_rng_state(raw.get("model_rng", {}))
+    model.load_layer_state(raw.get("layer_state", {}))
     extras = {k: raw.get(k) for k in ("optimizer", "schedule", "trainer", "history", "preprocess",
-                                       "preprocess_info", "meta")}
+                                       "preprocess_info", "run", "meta")}
     return model, extras
