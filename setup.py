@@ -29,7 +29,8 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["minicnn", "minicnn.*"]),
     # The paper's experiment configs travel with the package, so `minicnn experiment` runs from any folder.
-    package_data={"minicnn.pipeline": ["configs/*.json"]},
+    # CuPy's public names, pinned as data: the strict CuPy stand-in (minicnn.testing) needs no CuPy.
+    package_data={"minicnn.pipeline": ["configs/*.json"], "minicnn.testing": ["cupy_api.txt"]},
     install_requires=["numpy>=1.24"],
     extras_require=EXTRAS,
     entry_points={"console_scripts": ["minicnn=minicnn.commands:main"]},

@@ -138,7 +138,7 @@ def run_benchmark(args, timeout, log, work):
     command += ["--quick", "--repeat", "1", "--skip", "layers", "memory", "augment"] if args.dry_run else []
     command += ["--tf32"] if args.tf32 else []
     has_torch = importlib.util.find_spec("torch") is not None
-    command += [] if has_torch and not args.dry_run else ["--no-torch"]   # dry run: torch_step_check alone
+    command += [] if has_torch and not args.dry_run else ["--no-torch"]   # dry run: torch_step_check only
     code, seconds = _run(command, timeout, log, {"MINICNN_BACKEND": args.backend})
     if code is None:
         raise StepTimedOut(f"stopped at its cap after {seconds:.0f} s", {})

@@ -38,8 +38,12 @@ def test_the_dry_run_goes_through_every_step_and_leaves_at_most_8_small_files(tm
 
 def test_pytorch_part_runs_on_the_cpu_where_installed():
     pytest.importorskip("torch")
+    from benchmarks import cases, torch_ref
     result = gpu_check.torch_step_check("cpu", quick=True, repeat=1)
     assert result["device"] == "cpu" and not result["tf32"] and result["step_ms"] > 0
+    for config in cases.step_configs(quick=True).values():      # the benchmark's twins of both steps build
+        assert sum(p.numel() for p in torch_ref.torch_model(config).parameters()) == \
+            models.Model(config, xp=np).n_params
 
 
 class _Trainer:
