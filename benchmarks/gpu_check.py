@@ -85,6 +85,8 @@ def parse_args(argv=None):
     if not args.dry_run and args.data is None and args.step is None:
         p.error("--data is required (the FER-2013 file), unless --dry-run")
     args.budget = args.budget or (300.0 if args.dry_run else float(BUDGET_S))
+    args.data = None if args.data is None else str(Path(args.data).resolve())   # the steps run from the repo root
+    args.work = None if args.work is None else str(Path(args.work).resolve())
     args.backend = "strict" if args.dry_run else "cupy"
     return args
 
@@ -135,7 +137,8 @@ def run_benchmark(args, timeout, log, work):
     out = work / "benchmark"
     command = [sys.executable, "-m", "benchmarks.run", "--backend", args.backend, "--out", str(out),
                "--no-keep-memory"]
-    command += ["--quick", "--repeat", "1", "--skip", "layers", "memory", "augment"] if args.dry_run else []
+    command += ["--quick", "--repeat", "1", "--skip", "layers", "memory", "augment"] if args.dry_run else \
+        ["--repeat", "3"]
     command += ["--tf32"] if args.tf32 else []
     has_torch = importlib.util.find_spec("torch") is not None
     command += [] if has_torch and not args.dry_run else ["--no-torch"]   # dry run: torch_step_check only
@@ -201,22 +204,23 @@ def run_experiment(args, timeout, log, work, deadline):
 class BudgetStop:
     """A Trainer callback that ends training cleanly when the next epoch would end after ``deadline``.
 
-    ``deadline`` is a ``time.time()`` value. After each epoch it compares the
-    time left with that epoch's duration (training and evaluation) and, when
-    another would not fit, sets ``trainer.stopped_early`` so ``train()``
-    returns normally: the best epoch is restored, evaluated and written like
-    any finished run.
+    ``deadline`` is a ``time.time()`` value. After each epoch it takes that
+    epoch's duration (the time since the previous call; for the first epoch,
+    its training time) with a ``margin`` and, when another epoch would not
+    fit, sets ``trainer.stopped_early`` so ``train()`` returns normally: the
+    best epoch is restored, evaluated and written like any finished run.
     """
 
-    def __init__(self, deadline):
-        self.deadline = deadline
-        self.last = time.time()
+    def __init__(self, deadline, margin=1.2):
+        self.deadline, self.margin = deadline, margin
+        self.last = None
         self.stopped = False
 
     def __call__(self, trainer, record):
         now = time.time()
-        epoch_s, self.last = now - self.last, now
-        if trainer.epoch < trainer.config["epochs"] and now + epoch_s > self.deadline:
+        epoch_s = record["epoch_time"] if self.last is None else now - self.last
+        self.last = now
+        if trainer.epoch < trainer.config["epochs"] and now + self.margin * epoch_s > self.deadline:
             trainer.stopped_early = self.stopped = True
 
 
@@ -239,7 +243,7 @@ def paper_experiment(data, out, checkpoints, deadline, dry_run=False):
     stop = BudgetStop(deadline)
     with _callback_on_new_trainers(runner, stop):
         folder = runner.run_experiment(config, data="synthetic" if dry_run else data, quick=dry_run, epochs=epochs,
-                                       out=out, checkpoints=checkpoints, run_id="gpu-check", quiet=True)
+                                       out=out, checkpoints=checkpoints, run_id="gpu-check")
     metrics = outputs.read_metrics(folder / "metrics.json")
     planned = metrics["config"]["train"]["epochs"]
     if metrics["epochs_run"] < planned and stop.stopped:

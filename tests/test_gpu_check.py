@@ -52,16 +52,16 @@ class _Trainer:
 
 
 def test_the_budget_stops_training_between_epochs_only_when_the_next_would_not_fit(monkeypatch):
-    clock = iter([100.0, 110.0, 120.0, 135.0])       # start, then the end of epochs 1, 2, 3
+    clock = iter([110.0, 120.0, 135.0])              # the ends of epochs 1, 2, 3
     monkeypatch.setattr(gpu_check.time, "time", lambda: next(clock))
-    stop = gpu_check.BudgetStop(deadline=140.0)
+    stop = gpu_check.BudgetStop(deadline=148.0, margin=1.0)
     trainer = _Trainer(1, 10)
-    stop(trainer, {})                                 # 110 + 10 <= 140: go on
+    stop(trainer, {"epoch_time": 8.0})               # 110 + 8 (its training time) <= 148: go on
     trainer.epoch = 2
-    stop(trainer, {})                                 # 120 + 10 <= 140: go on
+    stop(trainer, {"epoch_time": 8.0})               # 120 + 10 (since the last epoch) <= 148: go on
     assert not trainer.stopped_early
     trainer.epoch = 3
-    stop(trainer, {})                                 # 135 + 15 > 140: stop
+    stop(trainer, {"epoch_time": 8.0})               # 135 + 15 > 148: stop
     assert trainer.stopped_early and stop.stopped
 
 
