@@ -306,9 +306,7 @@ class StrictArray:
         index, mask = _index(key, self.shape)
         if mask:
             syncs.record("mask assignment")
-        if isinstance(value, np.ndarray):
-            raise _host_array_error("assignment into a device array")
-        self._a[index] = _unwrap(value, "assignment into a device array")
+        self._a[index] = _operand(value, "assignment into a device array")   # scalars or device arrays
 
 
 def _from_host(a):
