@@ -161,7 +161,11 @@ class _HostTracker:
 
 
 class _DeviceTracker:
-    """Peaks of CuPy pool memory in use inside a ``with`` block, one per ``phase()``, via a memory hook."""
+    """Peaks of CuPy pool memory in use inside a ``with`` block, one per ``phase()``, via a memory hook.
+
+    Only blocks allocated inside the block count, so freeing older arrays
+    (garbage of earlier work) does not lower the figure.
+    """
 
     def __init__(self, cupy):
         tracker = self
@@ -170,13 +174,14 @@ class _DeviceTracker:
             name = "minicnn-preflight"
 
             def malloc_postprocess(self, **kw):
+                tracker.live[kw["mem_ptr"]] = kw["mem_size"]
                 tracker.now += kw["mem_size"]
                 tracker.peak = max(tracker.peak, tracker.now)
 
             def free_postprocess(self, **kw):
-                tracker.now -= kw["mem_size"]
+                tracker.now -= tracker.live.pop(kw["mem_ptr"], 0)
 
-        self.hook, self.now, self.peak, self.peaks = Hook(), 0, 0, []
+        self.hook, self.live, self.now, self.peak, self.peaks = Hook(), {}, 0, 0, []
 
     def __enter__(self):
         self.hook.__enter__()
