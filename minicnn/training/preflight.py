@@ -125,6 +125,8 @@ def _probe(twin, n, train, optimizer):
             twin.predict_proba(X, batch_size=n)
             tracker.phase()
         del X, images
+        for layer in twin.layers:      # the next probe wraps the class's methods afresh
+            del layer.forward, layer.backward
     return tracker.peaks
 
 
