@@ -1,7 +1,8 @@
 """What one training step does, layer by layer: shapes, caches, time.
 
-    from minicnn.trace import trace_step
+    from minicnn.trace import trace_step, trace_trainer
     print(trace_step(model, X, y))
+    print(trace_trainer(trainer))         # before trainer.train(): its first batch, the run unchanged
 
 runs ``model.loss(X, y)`` once (forward, loss, backward; no optimizer update)
 and prints, per layer in forward order: the input and output shapes, what its
@@ -185,3 +186,15 @@ def trace_step(model, X, y, warmup=0):
         model.load_layer_state(states)
     batch = (X[0] if isinstance(X, (tuple, list)) else X).shape[0]
     return Trace(rows, step, float(backend.to_numpy(loss)), int(batch))
+
+
+def trace_trainer(trainer, warmup=0):
+    """Trace a step of ``trainer``'s model on its first ``batch_size`` training examples.
+
+    What ``minicnn train --trace`` prints before training: the model and
+    batch size of the run, on its device. The run itself is unchanged (see
+    ``trace_step``).
+    """
+    n = trainer.config["batch_size"]
+    X = tuple(x[:n] for x in trainer.X) if isinstance(trainer.X, (tuple, list)) else trainer.X[:n]
+    return trace_step(trainer.model, X, trainer.y[:n], warmup=warmup)

@@ -5,7 +5,8 @@ import pytest
 from minicnn import backend
 from minicnn.commands import main
 from minicnn.models import Model, parse_spec
-from minicnn.trace import describe_cache, trace_step
+from minicnn.trace import describe_cache, trace_step, trace_trainer
+from minicnn.training import Trainer
 
 SPEC = "c4k3-bn-d0.2-p2 c8k3 | f16-bn-d0.5"
 
@@ -64,6 +65,19 @@ def test_a_traced_step_leaves_the_model_as_it_was(xp):
     loss_plain, _ = plain.loss(X, y)
     assert float(backend.to_numpy(loss_traced)) == float(backend.to_numpy(loss_plain))
     assert "forward" not in vars(traced.layers[0])                   # the layers' own methods again
+
+
+def test_a_run_traced_before_training_trains_exactly_like_an_untraced_one(xp):
+    rng = np.random.default_rng(2)
+    X, y = rng.standard_normal((24, 1, 12, 12)).astype(np.float32), rng.integers(0, 7, 24)
+
+    def run(trace):
+        trainer = Trainer(small_model(xp), (X, y), epochs=2, batch_size=8, seed=0, quiet=True)
+        trace_rows = trace_trainer(trainer).rows if trace else None
+        return trainer.train(), trace_rows
+
+    (traced, rows), (plain, _) = run(True), run(False)
+    assert rows[0].input_shape == (1, 12, 12) and traced["iter_loss"] == plain["iter_loss"]
 
 
 def test_the_table_has_a_row_per_layer_then_the_rest_and_the_step(xp):

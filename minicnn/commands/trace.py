@@ -70,5 +70,6 @@ def add_cli(subparsers):
     p.add_argument("--width", type=float, default=1.0, help="scale the paper model's filters and units")
     p.add_argument("--warmup", type=int, default=1, help="untimed steps before the traced one (default 1)")
     p.add_argument("--seed", type=int, default=0, help="seed of the model's initialization and of the batch")
-    p.add_argument("--backend", choices=("numpy", "cupy"), help="array backend (default $MINICNN_BACKEND or numpy)")
+    p.add_argument("--backend", help="array backend: numpy, cupy, or another that minicnn.backend offers "
+                                     "(default $MINICNN_BACKEND or numpy)")
     p.set_defaults(func=run)
