@@ -46,6 +46,10 @@ class Differences:
     backward: np.ndarray
     noise: np.ndarray
 
+    def where(self, mask):
+        """The measurements selected by the boolean ``mask``."""
+        return Differences(self.central[mask], self.forward[mask], self.backward[mask], self.noise[mask])
+
 
 class Probe:
     """Finite differences of ``<f(), dout>`` (or of a scalar ``f()``) with respect to the array ``x``."""
