@@ -7,9 +7,9 @@ from minicnn.commands import main
 from minicnn.errors import ConfigError
 from minicnn.gradcheck import (GradcheckCase, check_function, check_layer, check_loss, 
                                numerical_gradient)
-from minicnn.layers import (affine_backward, affine_forward, maxpool_backward, maxpool_forward,
-                            relu_backward, relu_forward, softmax_cross_entropy, spatial_batchnorm_backward,
-                            spatial_batchnorm_forward)
+from minicnn.layers import (affine_backward, affine_forward, batchnorm_backward, batchnorm_forward,
+                            maxpool_backward, maxpool_forward, relu_backward, relu_forward, softmax_cross_entropy,
+                            spatial_batchnorm_backward, spatial_batchnorm_forward)
 
 
 def test_numerical_gradient_of_a_scalar_function(xp, rng):
@@ -153,6 +153,41 @@ def test_a_gradient_that_is_zero_everywhere_is_checked_element_by_element(xp):
     report = check_layer(relu_forward, relu_backward, dict(x=x))
     assert report.passed and np.isnan(report.row("x").dir_rel_error)           # nothing to move along
     assert not check_layer(relu_forward, lambda dout, cache: dout, dict(x=x)).passed
+
+
+def test_a_bias_before_batch_norm_passes_as_zero_within_noise(xp, rng):
+    # Batch norm removes any per-feature constant: d/db of bn(x + b) is 0, and the
+    # differences find nothing but rounding. The row passes and says so.
+    def forward(x, b):
+        out, cache, _ = batchnorm_forward(x + b, xp.ones(3), xp.zeros(3), xp.zeros(3), xp.ones(3), True)
+        return out, cache
+
+    def backward(dout, cache):
+        dx = batchnorm_backward(dout, cache)[0]
+        return dx, dx.sum(axis=0)
+
+    report = check_layer(forward, backward, dict(x=xp.asarray(rng.standard_normal((6, 3))), b=xp.zeros(3)))
+    assert report.passed, str(report)
+    assert "zero within noise" in report.row("b").note
+    wrong = check_layer(forward, lambda dout, cache: (backward(dout, cache)[0], xp.ones(3)),
+                        dict(x=xp.asarray(rng.standard_normal((6, 3))), b=xp.zeros(3)))
+    assert not wrong.row("b").passed
+
+
+def test_a_gradient_far_smaller_than_the_others_is_held_to_their_floor(xp, rng):
+    # d/dt is 1e-7 of d/dx: relative to itself its differences are noisy, relative to the
+    # check's largest derivative (SCALE_FLOOR of it) they are exact to ~1e-10: not inconclusive.
+    def forward(x, t):
+        return x + 1e-7 * t * x * x, (x, t)
+
+    def backward(dout, cache):
+        x, t = cache
+        return dout * (1 + 2e-7 * t * x), 1e-7 * (dout * x * x).sum(keepdims=True).reshape(1)
+
+    inputs = dict(x=xp.asarray(rng.standard_normal(20)), t=xp.asarray([0.5]))
+    report = check_layer(forward, backward, inputs)
+    assert report.passed and report.row("t").dir_noise < 1e-4, str(report)
+    assert not check_layer(forward, lambda d, c: (backward(d, c)[0], 3 * backward(d, c)[1]), inputs).passed
 
 
 def test_a_wrong_gradient_in_one_element_fails_element_by_element(xp, rng):

@@ -31,21 +31,29 @@ A row passes when all of these hold:
      the element);
    * or is "at noise": |a - n| <= ROUNDING_FACTOR * its noise estimate;
    * or is a kink (below).
-2. Along one direction v: the checked elements that are not kinks move
-   together, each by h/2 along the sign of its gradient, and the centred
-   difference D of <f, dout> along v is compared with the analytic
+2. Along one direction v: the checked elements that finite differences can
+   tell from zero (|a| or |n| above its noise allowance) and that are not
+   kinks move together, each by h/2 along the sign of its gradient, and the
+   centred difference D of <f, dout> along v is compared with the analytic
    A = sum_i a_i * (step taken by element i). D gathers the signal of every
    element while its rounding is that of one pair of evaluations, so it sees
    errors that each single element cannot (at beta = 1e4 in batch norm, one
-   element resolves ~1e-4, the direction ~1e-6). With noise = ROUNDING_FACTOR
-   * D's noise estimate / (|A| + |D|), the relative error along v,
-   |A - D| / (|A| + |D|), must be <= max(tol, noise). A multiplicative error
-   g * (1 + e) shows as e / 2.
+   element resolves ~1e-4, the direction ~1e-6). With size = |A| + |D|, but
+   at least SCALE_FLOOR * (the largest |n| of the whole check) per moved
+   element, and noise = ROUNDING_FACTOR * D's noise estimate / size, the
+   relative error along v, |A - D| / size, must be <= max(tol, noise). A
+   multiplicative error g * (1 + e) shows as e / 2. The floor holds a row
+   whose gradient is a thousand times smaller than the check's largest (the
+   gamma of a batch norm followed by another one) to that absolute accuracy,
+   as the element floor does within a row.
 3. The direction resolves RESOLUTION: noise <= 1e-4. Where the outputs are so
    large next to their changes that rounding would hide a larger error
    (batch norm with beta = 1e8), the row fails as inconclusive instead of
    passing what it cannot see. That is what makes the verdict independent
-   of the output scale.
+   of the output scale. A row with no element told from zero passes as
+   "zero within noise" (with that bound) when its analytic gradient is zero
+   too (below ZERO_FRACTION of the noise: a bias before a batch norm), and is
+   inconclusive otherwise.
 
 The report shows, per row, the elements checked, skipped as kinks and "at
 noise", the largest element-wise relative error (kinks excluded) and where,
@@ -97,6 +105,9 @@ ROUNDING_FACTOR = 8.0
 
 RESOLUTION = 1e-4
 """A row whose directional check cannot see a relative error of RESOLUTION fails as inconclusive."""
+
+ZERO_FRACTION = 1e-3
+"""A row none of whose elements differences can resolve passes as zero only if |a| <= ZERO_FRACTION * noise."""
 
 KINK_SPREAD = 1e-3
 """One-sided differences that disagree by more than this fraction of their size mark a change of slope."""
@@ -156,28 +167,23 @@ def _elementwise(a, d, tol, tiny):
     return rel, at_noise, failing, kink
 
 
-def _directional(probe, a, d, indices, h, tol):
+def _directional(probe, a, d, indices, h, tol, floor):
     """The check along one direction: (relative error, relative noise allowance, judged).
 
-    The direction moves each element by h/2 along the sign of its analytic
-    gradient (of the numerical one where that is 0); elements where both are
-    0 or the numerical one is within its noise stay put. (nan, nan, False)
-    when nothing moves.
+    The direction moves each given element by h/2 along the sign of its
+    analytic gradient (of the numerical one where that is 0). Errors are
+    relative to |A| + |D|, or to ``floor`` per moved element if that is more.
     """
-    sign = np.where(a != 0, np.sign(a), np.sign(d.central))
-    significant = (a != 0) | (np.abs(d.central) > ROUNDING_FACTOR * d.noise)
-    v = 0.5 * sign * significant
+    v = 0.5 * np.where(a != 0, np.sign(a), np.sign(d.central))
     moved = v != 0
-    if not moved.any():
-        return math.nan, math.nan, False
     along, steps = probe.along(indices[moved], v[moved], h)
     analytic = float(a[moved] @ steps[0])
     numerical = float(along.central[0])
-    size = abs(analytic) + abs(numerical)
+    size = max(abs(analytic) + abs(numerical), floor * int(moved.sum()))
     allowance = ROUNDING_FACTOR * float(along.noise[0])
-    kink = bool(_is_kink(analytic, along.forward, along.backward, 2 * allowance, tol)[0])
     if size == 0.0:
         return 0.0, 0.0, True
+    kink = bool(_is_kink(analytic, along.forward, along.backward, 2 * allowance, tol)[0])
     return abs(analytic - numerical) / size, allowance / size, not kink
 
 
@@ -188,11 +194,30 @@ def _verdict(elements_ok, kinks, dir_err, dir_noise, judged, tol):
         notes.append(f"inconclusive: finite differences here cannot see relative errors below {dir_noise:.0e} "
                      f"(the check needs {RESOLUTION:.0e}); the outputs are large next to their changes")
         return False, "; ".join(notes)
-    if not judged and not math.isnan(dir_err):
+    if not judged:
         notes.append("kink along v: direction not judged")
-    elif judged and dir_err > max(tol, dir_noise):
+    elif dir_err > max(tol, dir_noise):
         notes.append(f"along v the gradient is off by {dir_err:.1e}, more than finite differences can be")
         return False, "; ".join(notes)
+    return elements_ok, "; ".join(notes)
+
+
+def _unresolved(elements_ok, kinks, a, allowance):
+    """(passed, note) of a row none of whose elements finite differences can tell from zero.
+
+    A gradient that is zero (a bias before a batch norm, ReLU's dead side)
+    passes with the bound the differences put on it; an analytic gradient
+    that is not zero but drowned in noise is inconclusive.
+    """
+    notes = [KINK_REASON] if kinks else []
+    if a.size == 0:
+        return elements_ok, "; ".join(notes)
+    bound = float(allowance.max())
+    if float(np.abs(a).max()) > ZERO_FRACTION * bound:
+        notes.append(f"inconclusive: every element is within its finite-difference noise (up to {bound:.0e}); "
+                     "the outputs are large next to their changes")
+        return False, "; ".join(notes)
+    notes.append(f"zero within noise: |gradient| <= {bound:.0e}" if bound else "zero, as finite differences find")
     return elements_ok, "; ".join(notes)
 
 
@@ -205,27 +230,70 @@ def _step(x, h):
     return h * scale if scale > 0.0 else h
 
 
-def _compare(name, x, analytic, probe, h, tol, tiny, indices):
-    """One report row: analytic gradient of ``name`` against numerical ones."""
+@dataclass
+class _Measured:
+    """One input's differences and element-by-element results, before its verdict."""
+    name: str
+    shape: tuple
+    a: np.ndarray
+    d: object
+    indices: np.ndarray
+    probe: Probe
+    h: float
+    rel: np.ndarray
+    at_noise: np.ndarray
+    failing: np.ndarray
+    kink: np.ndarray
+
+
+def _measure(name, x, analytic, probe, h, tol, tiny, indices):
+    """The measurements of ``name``, or its failed row when the analytic gradient has the wrong shape."""
     shape = tuple(x.shape)
-    h = _step(x, h)
     if analytic is None or tuple(analytic.shape) != shape:
         got = None if analytic is None else tuple(analytic.shape)
         return GradcheckRow(name, shape, math.inf, None, 0, 0, 0, False,
                             f"analytic gradient has shape {got}, needs {shape}")
+    h = _step(x, h)
     a = to_numpy(analytic).astype(np.float64).reshape(-1)[indices]
     d = probe.element(indices, h)
-    rel, at_noise, failing, kink = _elementwise(a, d, tol, tiny)
-    smooth = ~kink
+    return _Measured(name, shape, a, d, indices, probe, h, *_elementwise(a, d, tol, tiny))
+
+
+def _judge(m, floor, tol):
+    """The report row of measured input ``m``; ``floor`` is the direction's per-element floor."""
+    smooth = ~m.kink
     if smooth.any():
-        worst = int(np.argmax(np.where(smooth, np.nan_to_num(rel, nan=np.inf), -1.0)))
-        max_rel, worst_index = float(rel[worst]), tuple(int(i) for i in np.unravel_index(int(indices[worst]), shape))
+        worst = int(np.argmax(np.where(smooth, np.nan_to_num(m.rel, nan=np.inf), -1.0)))
+        max_rel = float(m.rel[worst])
+        worst_index = tuple(int(i) for i in np.unravel_index(int(m.indices[worst]), m.shape))
     else:
         max_rel, worst_index = 0.0, None
-    dir_err, dir_noise, judged = _directional(probe, a[smooth], d.where(smooth), indices[smooth], h, tol)
-    passed, note = _verdict(not (failing & ~kink).any(), kink.any(), dir_err, dir_noise, judged, tol)
-    return GradcheckRow(name, shape, max_rel, worst_index, len(indices), int(kink.sum()), int(at_noise.sum()),
-                        passed, note, dir_err, dir_noise)
+    allowance = ROUNDING_FACTOR * m.d.noise
+    resolved = smooth & ((np.abs(m.a) > allowance) | (np.abs(m.d.central) > allowance))
+    elements_ok = not (m.failing & smooth).any()
+    dir_err = dir_noise = math.nan
+    if resolved.any():
+        dir_err, dir_noise, judged = _directional(m.probe, m.a[resolved], m.d.where(resolved),
+                                                  m.indices[resolved], m.h, tol, floor)
+        passed, note = _verdict(elements_ok, m.kink.any(), dir_err, dir_noise, judged, tol)
+    else:
+        passed, note = _unresolved(elements_ok, m.kink.any(), m.a[smooth], allowance[smooth])
+    return GradcheckRow(m.name, m.shape, max_rel, worst_index, len(m.indices), int(m.kink.sum()),
+                        int(m.at_noise.sum()), passed, note, dir_err, dir_noise)
+
+
+def _report(title, tol, h, tiny, targets):
+    """A GradcheckReport from ``targets``: (name, x, analytic gradient, Probe, flat indices) per input.
+
+    Every input is measured first: the direction of each is judged against
+    at least SCALE_FLOOR times the largest numerical derivative of the check.
+    """
+    measured = [_measure(name, x, analytic, probe, h, tol, tiny, indices)
+                for name, x, analytic, probe, indices in targets]
+    largest = max((float(np.abs(m.d.central).max(initial=0.0)) for m in measured if isinstance(m, _Measured)),
+                  default=0.0)
+    rows = [m if isinstance(m, GradcheckRow) else _judge(m, SCALE_FLOOR * largest, tol) for m in measured]
+    return GradcheckReport(title, tol, rows)
 
 
 def check_function(f, inputs, analytic_grads, max_elements=None, seed=0, tol=1e-7, h=1e-5,
@@ -242,16 +310,15 @@ def check_function(f, inputs, analytic_grads, max_elements=None, seed=0, tol=1e-
     Returns a GradcheckReport.
     """
     rng = np.random.default_rng(seed)
-    report = GradcheckReport(title, tol)
+    targets = []
     for name, analytic in analytic_grads.items():
         if name not in inputs:
             raise ConfigError(f"{title}: gradient {name!r} has no input of that name "
                               f"(inputs: {', '.join(inputs)})")
         x = inputs[name]
         _require_float64(title, name, x)
-        indices = _pick_indices(x.size, max_elements, rng)
-        report.rows.append(_compare(name, x, analytic, Probe(f, x), h, tol, tiny, indices))
-    return report
+        targets.append((name, x, analytic, Probe(f, x), _pick_indices(x.size, max_elements, rng)))
+    return _report(title, tol, h, tiny, targets)
 
 
 def _as_float64(xp, value):
@@ -307,12 +374,9 @@ def check_layer(forward, backward, inputs, config=None, grad_names=None, max_ele
     out, cache = forward(**inputs, **config)[:2]
     dout = xp_of(out).asarray(rng.standard_normal(tuple(out.shape)))
     grads = _name_gradients(title, "backward", backward(dout, cache), grad_names, inputs)
-    report = GradcheckReport(title, tol)
-    for name, analytic in grads.items():
-        indices = _pick_indices(inputs[name].size, max_elements, rng)
-        report.rows.append(_compare(name, inputs[name], analytic, Probe(output, inputs[name], dout), h, tol,
-                                    tiny, indices))
-    return report
+    return _report(title, tol, h, tiny, [(name, inputs[name], analytic, Probe(output, inputs[name], dout),
+                                          _pick_indices(inputs[name].size, max_elements, rng))
+                                         for name, analytic in grads.items()])
 
 
 def check_loss(loss, inputs, config=None, grad_names=None, max_elements=None, seed=0, tol=1e-7,
