@@ -17,7 +17,10 @@ EXTRAS = {
     # On the project's CPU machines install exactly torch==2.13.0 (a local wheel).
     "bench": ["torch==2.13.0"],
 }
-EXTRAS["test"] = sorted({"pytest>=7", *EXTRAS["hog"], *EXTRAS["viz"], *EXTRAS["data"], *EXTRAS["sweep"]})
+# nbclient, nbformat and ipykernel execute the tutorial notebook (docs/tutorial.ipynb) in
+# tests/test_tutorial.py, so the notebook cannot silently stop running.
+EXTRAS["test"] = sorted({"pytest>=7", "nbclient>=0.9", "nbformat>=5.9", "ipykernel>=6", *EXTRAS["hog"],
+                         *EXTRAS["viz"], *EXTRAS["data"], *EXTRAS["sweep"]})
 EXTRAS["all"] = sorted({*EXTRAS["test"]})
 
 setup(
@@ -29,8 +32,11 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["minicnn", "minicnn.*"]),
     # The paper's experiment configs travel with the package, so `minicnn experiment` runs from any folder.
-    package_data={"minicnn.pipeline": ["configs/*.json"]},
-    install_requires=["numpy>=1.24"],
+    # CuPy's public names, pinned as data: the strict CuPy stand-in (minicnn.testing) needs no CuPy.
+    package_data={"minicnn.pipeline": ["configs/*.json"], "minicnn.testing": ["cupy_api.txt"]},
+    # tqdm draws the training progress bar in terminals and notebooks (a widget there) from one
+    # code path; a small pure-Python package with no dependencies of its own.
+    install_requires=["numpy>=1.24", "tqdm>=4.66"],
     extras_require=EXTRAS,
     entry_points={"console_scripts": ["minicnn=minicnn.commands:main"]},
 )

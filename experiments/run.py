@@ -200,7 +200,7 @@ def evaluate_split(model, X, y, batch_size=256):
 
 # ------------------------------------------------------------------ the whole run
 
-def run_experiment(model_name, data=None, epochs=None, subset=None, flips=None, quick=False, backend_name="numpy",
+def run_experiment(model_name, data=None, epochs=None, subset=None, flips=None, quick=False, backend_name=None,
                    resume=False, out="results", checkpoints="checkpoints", run_id=None, seed=None, quiet=False):
     """Train and evaluate paper model ``model_name``; write and return ``<out>/<model>-<run-id>/``.
 
@@ -214,7 +214,8 @@ def run_experiment(model_name, data=None, epochs=None, subset=None, flips=None, 
         config["seed"] = int(seed)
     run = plan_run(config, epochs=epochs, subset=subset, flips=flips, quick=quick)
     run_id = run_id or default_run_id(run)
-    xp = backend.set_backend(backend_name)
+    xp = backend.set_backend(backend_name) if backend_name else backend.get_backend()
+    backend_name = backend.backend_name(xp)
     name = f"{run['name']}-{run_id}"
     checkpoint_dir = Path(checkpoints) / name
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
@@ -282,7 +283,8 @@ def add_arguments(parser):
                              "per image per epoch (half the cost; recorded as a reduction)")
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: a few hundred images, 1 epoch (never a result to report)")
-    parser.add_argument("--backend", choices=("numpy", "cupy"), default="numpy", help="array backend")
+    parser.add_argument("--backend", choices=backend.NAMES, default=None,
+                        help="array backend (default: the current one, $MINICNN_BACKEND or numpy)")
     parser.add_argument("--resume", action="store_true", help="continue the run from its last checkpoint")
     parser.add_argument("--out", default="results", help="results folder (default: results)")
     parser.add_argument("--checkpoints", default="checkpoints",

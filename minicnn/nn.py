@@ -3,17 +3,30 @@
 A layer owns its parameters and remembers the cache of its last forward pass
 until ``backward`` consumes it::
 
-    layer.params   dict  local name -> array  (e.g. {"W": ..., "b": ...})
-    layer.grads    dict  local name -> array  (filled by backward)
-    layer.buffers  dict  local name -> array  (BN running statistics; not trained)
-    out = layer.forward(x, train, keep_cache)
-    dx  = layer.backward(dout)                (frees the cache)
+    layer.params      dict  local name -> array  (e.g. {"W": ..., "b": ...})
+    layer.grads       dict  local name -> array  (filled by backward)
+    layer.buffers     dict  local name -> array  (BN running statistics; not trained)
+    layer.side_grads  dict  side-input name -> gradient (filled by backward; see Concat)
+    out = layer.forward(x, train, keep_cache=False, side=None)
+    dx  = layer.backward(dout)                   (frees the cache)
 
 ``train`` selects the training or evaluation behaviour of batch normalization
 and dropout; it is always passed explicitly, never read from a config. The
 cache is kept only when ``keep_cache`` is true (the model asks for it when a
 backward pass will follow), and ``backward`` drops it, so no activation stays
-alive after a training step or an evaluation.
+alive after a training step or an evaluation. ``side`` maps names to extra
+inputs of the whole network (the hybrid models' "features"); a layer that uses
+one reads it there, and leaves its gradient in ``side_grads``.
+
+Everything else a model or a checkpoint needs from a layer goes through the
+same interface, so neither ever asks which class a layer is:
+
+    layer.state() / load_state(s)     JSON-able state beyond arrays (dropout's draw counter)
+    layer.fix_random(shape, rng, xp, dtype) / release_random()
+                                      freeze the randomness of a training pass (gradient checks)
+    layer.start_calibration() / finish_calibration()
+                                      re-estimate statistics from evaluation passes (batch norm)
+    layer.stochastic, layer.calibrates  whether it draws random numbers in training / keeps statistics
 
 Shapes exclude the batch dimension in ``output_shape(in_shape)``: a conv layer
 maps (C, H, W) to (F, H', W'). Builders use it to validate a whole network
@@ -22,7 +35,7 @@ before allocating anything.
 import numpy as np
 
 from . import backend, layers as L
-from .errors import MiniCNNError
+from .errors import MiniCNNError, ShapeError
 from .layers._windows import output_size
 
 
@@ -47,12 +60,17 @@ class Layer:
     """Base class. Subclasses set ``kind`` and implement ``_forward``/``_backward``."""
 
     kind = "layer"
+    stochastic = False
+    """True for layers that draw random numbers in training (their draws are part of ``state``)."""
+    calibrates = False
+    """True for layers whose evaluation uses statistics that ``start_calibration`` can re-estimate."""
 
     def __init__(self, name):
         self.name = name
         self.params = {}
         self.grads = {}
         self.buffers = {}
+        self.side_grads = {}
         self._cache = None
         self.has_cache = False
 
@@ -66,9 +84,9 @@ class Layer:
         return int(sum(int(np.prod(p.shape)) for p in self.params.values()))
 
     # -- passes -----------------------------------------------------------------
-    def forward(self, x, train, keep_cache=False):
+    def forward(self, x, train, keep_cache=False, side=None):
         """Output for input ``x`` (batch first); keep the cache only if ``keep_cache``."""
-        out, cache = self._forward(x, bool(train))
+        out, cache = self._forward(x, bool(train), side or {})
         self._cache = cache if keep_cache else None
         self.has_cache = bool(keep_cache)
         return out
@@ -90,11 +108,31 @@ class Layer:
         owned = {id(v) for v in (*self.params.values(), *self.buffers.values())}
         return nbytes_of(self._cache, owned)
 
-    def _forward(self, x, train):
+    def _forward(self, x, train, side):
         raise NotImplementedError
 
     def _backward(self, dout, cache):
         raise NotImplementedError
+
+    # -- state beyond arrays, randomness, calibration (no-ops unless a layer has them)
+    def state(self):
+        """JSON-able state that is not an array (stored in checkpoints); {} for most layers."""
+        return {}
+
+    def load_state(self, state):
+        """Restore what ``state()`` returned."""
+
+    def fix_random(self, shape, rng, xp, dtype):
+        """Use one fixed draw for training passes on batches of ``shape`` (host ``rng``) until released."""
+
+    def release_random(self):
+        """Back to fresh random draws in every training pass."""
+
+    def start_calibration(self):
+        """Evaluation passes from now on re-estimate this layer's statistics (see ``finish_calibration``)."""
+
+    def finish_calibration(self):
+        """Adopt the statistics gathered since ``start_calibration``."""
 
     # -- devices ------------------------------------------------------------------
     def to(self, xp, dtype=None):
@@ -114,13 +152,44 @@ class Layer:
         return f"{type(self).__name__}({self.name!r}{', ' + self.describe() if self.describe() else ''})"
 
 
+class Function(Layer):
+    """A layer without parameters made from a pure pair of ``minicnn.layers`` functions.
+
+    ``out, cache = forward(x, **args)``; ``dx = backward(dout, cache)``. ReLU,
+    leaky ReLU, max and average pooling are such layers: the registry
+    (``minicnn.registry``) builds them, so a new stateless layer needs no class
+    of its own. The output shape is found by running ``forward`` once on a
+    single zero example, so it is exactly what the function computes.
+    """
+
+    def __init__(self, name, kind, forward, backward, **args):
+        super().__init__(name)
+        self.kind, self._fwd, self._bwd, self.args = kind, forward, backward, dict(args)
+
+    def output_shape(self, in_shape):
+        try:
+            out, _ = self._fwd(np.zeros((1, *in_shape), dtype=backend.DEFAULT_DTYPE), **self.args)
+        except ShapeError as exc:
+            raise ShapeError(f"{self.name}: input {'x'.join(map(str, in_shape))}: {exc}") from None
+        return tuple(out.shape[1:])
+
+    def _forward(self, x, train, side):
+        return self._fwd(x, **self.args)
+
+    def _backward(self, dout, cache):
+        return self._bwd(dout, cache)
+
+    def describe(self):
+        return ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in self.args.items())
+
+
 def _he_normal(rng, shape, fan_in, scale=1.0):
     """He (Kaiming) normal: N(0, 2/fan_in), the variance that keeps ReLU activations at unit scale."""
     return (rng.standard_normal(shape) * (scale * np.sqrt(2.0 / fan_in))).astype(backend.DEFAULT_DTYPE)
 
 
 class Conv(Layer):
-    """2-D convolution: (N, C, H, W) -> (N, F, H', W'), H' = (H + 2 pad - KH) / stride + 1."""
+    """2-D convolution: (N, C, H, W) -> (N, F, H', W'), H' = (H + 2 pad - KH) // stride + 1."""
 
     kind = "conv"
 
@@ -140,7 +209,7 @@ class Conv(Layer):
         return (self.filters, output_size(h, self.kernel, self.stride, self.pad),
                 output_size(w, self.kernel, self.stride, self.pad))
 
-    def _forward(self, x, train):
+    def _forward(self, x, train, side):
         return L.conv_forward(x, self.params["W"], self.params["b"], stride=self.stride, pad=self.pad)
 
     def _backward(self, dout, cache):
@@ -166,7 +235,7 @@ class Affine(Layer):
     def output_shape(self, in_shape):
         return (self.units,)
 
-    def _forward(self, x, train):
+    def _forward(self, x, train, side):
         return L.affine_forward(x, self.params["W"], self.params["b"])
 
     def _backward(self, dout, cache):
@@ -177,8 +246,24 @@ class Affine(Layer):
         return f"{self.in_dim} -> {self.units}"
 
 
-class _Norm(Layer):
-    """Shared by BatchNorm (N, D) and SpatialBatchNorm (N, C, H, W): one gamma/beta per feature."""
+class BatchNorm(Layer):
+    """Batch normalization per feature: (N, D) -> (N, D), one gamma/beta per feature.
+
+    ``SpatialBatchNorm`` is the same layer over the channels of (N, C, H, W)
+    inputs; the two differ only in the pure function pair they call.
+
+    Calibration: between ``start_calibration()`` and ``finish_calibration()``,
+    evaluation passes normalize with the batch's own statistics (as in
+    training) and accumulate them; finishing replaces the running statistics
+    by their plain average over those batches. Re-estimating them this way
+    with dropout off removes the variance shift that dropout before a batch
+    norm causes between training and evaluation.
+    """
+
+    kind = "batchnorm"
+    calibrates = True
+    _fwd = staticmethod(L.batchnorm_forward)
+    _bwd = staticmethod(L.batchnorm_backward)
 
     def __init__(self, name, n_features, momentum=0.9, eps=1e-5):
         super().__init__(name)
@@ -188,11 +273,18 @@ class _Norm(Layer):
                        "beta": np.zeros(d, dtype=backend.DEFAULT_DTYPE)}
         self.buffers = {"running_mean": np.zeros(d, dtype=backend.DEFAULT_DTYPE),
                         "running_var": np.ones(d, dtype=backend.DEFAULT_DTYPE)}
+        self._calibration = None
 
-    def _forward(self, x, train):
-        out, cache, (rm, rv) = self._fwd(x, self.params["gamma"], self.params["beta"],
-                                         self.buffers["running_mean"], self.buffers["running_var"],
-                                         train, momentum=self.momentum, eps=self.eps)
+    def _forward(self, x, train, side):
+        rm, rv = self.buffers["running_mean"], self.buffers["running_var"]
+        if self._calibration is not None and not train:
+            out, cache, (mu, var) = self._fwd(x, self.params["gamma"], self.params["beta"], rm, rv, True,
+                                              momentum=0.0, eps=self.eps)
+            sums = self._calibration
+            sums[0], sums[1], sums[2] = sums[0] + mu, sums[1] + var, sums[2] + 1
+            return out, cache
+        out, cache, (rm, rv) = self._fwd(x, self.params["gamma"], self.params["beta"], rm, rv, train,
+                                         momentum=self.momentum, eps=self.eps)
         if train:
             self.buffers["running_mean"], self.buffers["running_var"] = rm, rv
         return out, cache
@@ -201,88 +293,43 @@ class _Norm(Layer):
         dx, self.grads["gamma"], self.grads["beta"] = self._bwd(dout, cache)
         return dx
 
+    def start_calibration(self):
+        xp = backend.xp_of(self.buffers["running_mean"])
+        zeros = xp.zeros_like(self.buffers["running_mean"])
+        self._calibration = [zeros, zeros.copy(), 0]
+
+    def finish_calibration(self):
+        mean_sum, var_sum, batches = self._calibration
+        self._calibration = None
+        if batches:
+            self.buffers["running_mean"] = mean_sum / batches
+            self.buffers["running_var"] = var_sum / batches
+
     def describe(self):
         return f"momentum {self.momentum}"
 
 
-class BatchNorm(_Norm):
-    """Batch normalization over the batch, per feature: (N, D) -> (N, D)."""
-
-    kind = "batchnorm"
-    _fwd = staticmethod(lambda *a, **k: L.batchnorm_forward(*a, **k))
-    _bwd = staticmethod(lambda *a: L.batchnorm_backward(*a))
-
-
-class SpatialBatchNorm(_Norm):
+class SpatialBatchNorm(BatchNorm):
     """Spatial batch normalization, per channel over (N, H, W): (N, C, H, W) -> same."""
 
     kind = "spatial_batchnorm"
-    _fwd = staticmethod(lambda *a, **k: L.spatial_batchnorm_forward(*a, **k))
-    _bwd = staticmethod(lambda *a: L.spatial_batchnorm_backward(*a))
-
-
-class ReLU(Layer):
-    """max(0, x), elementwise."""
-
-    kind = "relu"
-
-    def _forward(self, x, train):
-        return L.relu_forward(x)
-
-    def _backward(self, dout, cache):
-        return L.relu_backward(dout, cache)
-
-
-class LeakyReLU(Layer):
-    """max(alpha x, x), elementwise."""
-
-    kind = "leaky_relu"
-
-    def __init__(self, name, alpha=0.01):
-        super().__init__(name)
-        self.alpha = float(alpha)
-
-    def _forward(self, x, train):
-        return L.leaky_relu_forward(x, self.alpha)
-
-    def _backward(self, dout, cache):
-        return L.leaky_relu_backward(dout, cache)
-
-
-class MaxPool(Layer):
-    """Max pooling over size x size windows with stride = size: (N, C, H, W) -> (N, C, H/size, W/size)."""
-
-    kind = "maxpool"
-
-    def __init__(self, name, size=2):
-        super().__init__(name)
-        self.size = int(size)
-
-    def output_shape(self, in_shape):
-        c, h, w = in_shape
-        return (c, h // self.size, w // self.size)
-
-    def _forward(self, x, train):
-        return L.maxpool_forward(x, size=self.size, stride=self.size)
-
-    def _backward(self, dout, cache):
-        return L.maxpool_backward(dout, cache)
-
-    def describe(self):
-        return f"{self.size}x{self.size}"
+    _fwd = staticmethod(L.spatial_batchnorm_forward)
+    _bwd = staticmethod(L.spatial_batchnorm_backward)
 
 
 class Dropout(Layer):
     """Inverted dropout: zero each unit with probability ``p`` in training; identity in evaluation.
 
-    Masks come from a generator derived from ``(*seed, number of training
-    forwards so far)`` (``seed`` an int or a tuple of ints), so the randomness is reproducible from two integers on
-    NumPy and CuPy alike and is checkpointed as the counter ``calls``. Setting
-    ``mask`` (a 0/1 keep mask shaped like the input) fixes the mask, as
-    gradient checks need.
+    Masks come from a counter-based generator (Philox, ``backend.counter_rng``)
+    keyed by ``seed`` (an int or a tuple of ints) and positioned by the number
+    of training forwards so far, ``calls``: the masks are reproducible from
+    two integers, and ``state()`` = ``{"calls": n}`` is all a checkpoint needs
+    to continue with the same masks after a resume. ``fix_random`` fixes one
+    mask (gradient checks need that).
     """
 
     kind = "dropout"
+    stochastic = True
 
     def __init__(self, name, p, seed=0):
         super().__init__(name)
@@ -291,21 +338,29 @@ class Dropout(Layer):
         self.calls = 0
         self.mask = None
 
-    def _rng(self, xp):
-        words = np.random.SeedSequence([*self.seed, self.calls]).generate_state(2, np.uint32)
-        return backend.default_rng(int(words[0]) << 31 | int(words[1]) >> 1, xp)
-
-    def _forward(self, x, train):
+    def _forward(self, x, train, side):
         if not train or self.p == 0.0:
             return L.dropout_forward(x, self.p, False)
         if self.mask is not None:
             return L.dropout_forward(x, self.p, True, mask=self.mask)
-        rng = self._rng(backend.xp_of(x))
+        rng = backend.counter_rng(self.seed, self.calls, backend.xp_of(x))
         self.calls += 1
         return L.dropout_forward(x, self.p, True, rng=rng)
 
     def _backward(self, dout, cache):
         return L.dropout_backward(dout, cache)
+
+    def state(self):
+        return {"calls": self.calls}
+
+    def load_state(self, state):
+        self.calls = int(state["calls"])
+
+    def fix_random(self, shape, rng, xp, dtype):
+        self.mask = backend.to_device((rng.random(shape) >= self.p).astype(dtype), xp)
+
+    def release_random(self):
+        self.mask = None
 
     def describe(self):
         return f"p={self.p:g}"
@@ -319,7 +374,7 @@ class Flatten(Layer):
     def output_shape(self, in_shape):
         return (int(np.prod(in_shape)),)
 
-    def _forward(self, x, train):
+    def _forward(self, x, train, side):
         return x.reshape(x.shape[0], -1), x.shape
 
     def _backward(self, dout, cache):
@@ -327,31 +382,30 @@ class Flatten(Layer):
 
 
 class Concat(Layer):
-    """Joins a second input vector to the activations: (N, Da) and (N, Db) -> (N, Da + Db).
+    """Joins a side input of the network to the activations: (N, Da) and (N, Db) -> (N, Da + Db).
 
-    The second input (for the hybrid models, HOG features) is handed over in
-    ``side`` just before ``forward``; ``backward`` splits the gradient, returns
-    the part for the main path and leaves the part for the side input in
-    ``side_grad``.
+    The side input ``side[source]`` (for the hybrid models, the HOG
+    "features") comes with every forward pass; ``backward`` splits the
+    gradient, returns the part for the main path and leaves the part for the
+    side input in ``side_grads[source]``.
     """
 
     kind = "concat"
 
-    def __init__(self, name, side_dim):
+    def __init__(self, name, side_dim, source="features"):
         super().__init__(name)
-        self.side_dim = int(side_dim)
-        self.side = None
-        self.side_grad = None
+        self.side_dim, self.source = int(side_dim), source
 
     def output_shape(self, in_shape):
         return (int(in_shape[0]) + self.side_dim,)
 
-    def _forward(self, x, train):
-        side, self.side = self.side, None
-        return L.concat_forward(x, side)
+    def _forward(self, x, train, side):
+        if self.source not in side:
+            raise ShapeError(f"layer {self.name} joins the side input {self.source!r}, which this pass lacks")
+        return L.concat_forward(x, side[self.source])
 
     def _backward(self, dout, cache):
-        dx, self.side_grad = L.concat_backward(dout, cache)
+        dx, self.side_grads[self.source] = L.concat_backward(dout, cache)
         return dx
 
     def describe(self):

@@ -3,6 +3,7 @@ import json
 
 import pytest
 
+from minicnn.backend import backend_name
 from minicnn.commands import main
 
 TINY = ["--n-train", "42", "--n-val", "21", "--n-test", "21", "--batch-size", "16", "--quiet"]
@@ -25,9 +26,9 @@ def test_demo_runs_end_to_end_and_writes_its_plots(tmp_path):
     assert metrics["epochs_trained"] == 1
 
 
-def test_train_with_a_spec_string_then_resume_for_more_epochs(tmp_path):
+def test_train_with_a_spec_string_then_resume_for_more_epochs(xp, tmp_path):
     out = tmp_path / "run"
-    args = ["train", "--model", "c4k3-bn-p4 | f8-d0.5", "--out", str(out)] + TINY
+    args = ["train", "--model", "c4k3-bn-p4 | f8-d0.5", "--backend", backend_name(xp), "--out", str(out)] + TINY
     assert main(args + ["--epochs", "1"]) == 0
     assert main(args + ["--epochs", "2", "--resume"]) == 0
     metrics = json.loads((out / "metrics.json").read_text())

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from minicnn import backend, nn
+from minicnn import backend, layers as L, nn
 from minicnn.errors import MiniCNNError
 
 
@@ -76,18 +76,23 @@ def test_dropout_with_a_fixed_mask_uses_it_every_time(xp):
 def test_concat_layer_splits_the_gradient_between_main_path_and_side_input(xp):
     cat = nn.Concat("concat", 3)
     a, side = _x(xp, (2, 4)), _x(xp, (2, 3), seed=1)
-    cat.side = side
-    out = cat.forward(a, train=True, keep_cache=True)
+    out = cat.forward(a, train=True, keep_cache=True, side={"features": side})
     assert out.shape == (2, 7) and cat.output_shape((4,)) == (7,)
     dout = _x(xp, (2, 7), seed=2)
     da = cat.backward(dout)
     np.testing.assert_array_equal(backend.to_numpy(da), backend.to_numpy(dout)[:, :4])
-    np.testing.assert_array_equal(backend.to_numpy(cat.side_grad), backend.to_numpy(dout)[:, 4:])
+    np.testing.assert_array_equal(backend.to_numpy(cat.side_grads["features"]), backend.to_numpy(dout)[:, 4:])
+
+
+def test_concat_without_its_side_input_names_what_is_missing(xp):
+    with pytest.raises(MiniCNNError, match="concat.*'features'"):
+        nn.Concat("concat", 3).forward(_x(xp, (2, 4)), train=False)
 
 
 def test_flatten_and_maxpool_round_trip_shapes(xp):
     x = _x(xp, (2, 3, 4, 6))
-    pool, flat = nn.MaxPool("pool1", 2), nn.Flatten("flatten")
+    pool = nn.Function("pool1", "maxpool", L.maxpool_forward, L.maxpool_backward, size=2)
+    flat = nn.Flatten("flatten")
     p = pool.forward(x, True, True)
     f = flat.forward(p, True, True)
     assert f.shape == (2,) + flat.output_shape(pool.output_shape((3, 4, 6)))

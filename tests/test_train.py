@@ -1,4 +1,8 @@
-"""The trainer: minibatch epochs, history, best model, early stop, determinism and exact resume."""
+"""The trainer: minibatch epochs, history, best model, early stop, determinism and exact resume.
+
+Every test but the slow overfitting one takes ``xp``: it runs on NumPy, on the
+strict CuPy stand-in and on CuPy where a GPU works (the model lives there).
+"""
 import os
 import signal
 
@@ -6,8 +10,9 @@ import numpy as np
 import pytest
 
 from minicnn import models
+from minicnn.backend import to_numpy
 from minicnn.data.augment import Augmenter
-from minicnn.errors import ConfigError
+from minicnn.errors import ConfigError, ShapeError
 from minicnn.training import HISTORY_KEYS, Trainer, evaluate
 
 SMALL = dict(input_shape=[1, 8, 8], width=0.125)
@@ -39,7 +44,7 @@ def test_a_small_net_overfits_50_examples_to_full_training_accuracy():
     assert history["iter_loss"][-1] < 0.1 * history["iter_loss"][0]
 
 
-def test_history_has_per_iteration_loss_and_per_epoch_curves():
+def test_history_has_per_iteration_loss_and_per_epoch_curves(xp):
     t = _trainer(n=40, epochs=3, log_every=2)
     h = t.train()
     assert set(h) == set(HISTORY_KEYS)
@@ -49,7 +54,7 @@ def test_history_has_per_iteration_loss_and_per_epoch_curves():
         assert len(h[key]) == 3 and all(np.isfinite(h[key]))
 
 
-def test_each_epoch_visits_every_example_once_in_a_new_order():
+def test_each_epoch_visits_every_example_once_in_a_new_order(xp):
     seen = []
 
     def record(batch, rng):
@@ -64,15 +69,15 @@ def test_each_epoch_visits_every_example_once_in_a_new_order():
     assert epochs[0] != epochs[1]
 
 
-def test_one_seed_fixes_the_whole_run_and_another_seed_changes_it():
+def test_one_seed_fixes_the_whole_run_and_another_seed_changes_it(xp):
     runs = [_trainer(seed=s, flip=True, augment=Augmenter()) for s in (4, 4, 5)]
     for t in runs:
         t.train()
     _assert_same_state(runs[0].model, runs[1].model)
-    assert not np.array_equal(runs[0].model.params["fc1.W"], runs[2].model.params["fc1.W"])
+    assert not np.array_equal(*(to_numpy(t.model.params["fc1.W"]) for t in (runs[0], runs[2])))
 
 
-def test_the_best_epoch_by_validation_accuracy_is_restored_at_the_end():
+def test_the_best_epoch_by_validation_accuracy_is_restored_at_the_end(xp):
     t = _trainer(epochs=4, lr=5e-2)
     t.train()
     loss, acc = evaluate(t.model, *t.val)
@@ -80,7 +85,7 @@ def test_the_best_epoch_by_validation_accuracy_is_restored_at_the_end():
     assert t.best["epoch"] == 1 + int(np.argmax(t.history["val_acc"]))
 
 
-def test_early_stop_after_patience_epochs_without_improvement():
+def test_early_stop_after_patience_epochs_without_improvement(xp):
     t = _trainer(epochs=10, lr=1e-12, patience=2)
     t.train()
     assert t.stopped_early and len(t.history["epoch"]) < 10
@@ -88,7 +93,7 @@ def test_early_stop_after_patience_epochs_without_improvement():
     assert max(t.history["val_acc"][-2:]) <= t.best["val_acc"]
 
 
-def test_schedules_set_the_rate_per_epoch():
+def test_schedules_set_the_rate_per_epoch(xp):
     t = _trainer(epochs=3, schedule={"name": "step", "step_epochs": 1, "gamma": 0.5})
     t.train()
     assert t.history["lr"] == pytest.approx([1e-2, 5e-3, 2.5e-3])
@@ -97,7 +102,7 @@ def test_schedules_set_the_rate_per_epoch():
     assert len(t.history["lr"]) == 2
 
 
-def test_class_weights_and_callbacks():
+def test_class_weights_and_callbacks(xp):
     calls = []
     t = _trainer(epochs=2, class_weights=np.linspace(0.5, 2, 7), callbacks=[lambda tr, rec: calls.append(rec)])
     t.train()
@@ -106,14 +111,23 @@ def test_class_weights_and_callbacks():
         _trainer(class_weights=[1.0, 2.0])
 
 
-def test_hybrid_models_refuse_online_flips():
+def test_labels_outside_the_classes_are_refused_before_training(xp):
+    X, y = _data(8)
+    y[3] = 7
+    with pytest.raises(ShapeError, match=r"Trainer: train_data: labels must lie in \[0, 7\).*max 7"):
+        Trainer(models.shallow(**SMALL), (X, xp.asarray(y)))
+    with pytest.raises(ShapeError, match=r"Trainer: val_data: labels must lie in \[0, 7\).*min -1"):
+        Trainer(models.shallow(**SMALL), _data(8), (X, -np.ones(8, np.int64)))
+
+
+def test_hybrid_models_refuse_online_flips(xp):
     h = models.hybrid(models.shallow_config(**SMALL), 4)
     X, y = _data(8)
     with pytest.raises(ConfigError, match="HOG"):
         Trainer(h, ((X, np.zeros((8, 4), np.float32)), y), flip=True)
 
 
-def test_resume_from_an_epoch_checkpoint_equals_the_uninterrupted_run(tmp_path):
+def test_resume_from_an_epoch_checkpoint_equals_the_uninterrupted_run(xp, tmp_path):
     common = dict(seed=7, flip=True, augment=Augmenter(), optimizer="adam",
                   schedule={"name": "step", "step_epochs": 1, "gamma": 0.5})
     straight = _trainer(epochs=2, **common)
@@ -130,7 +144,7 @@ def test_resume_from_an_epoch_checkpoint_equals_the_uninterrupted_run(tmp_path):
     assert resumed.optimizer.t == straight.optimizer.t
 
 
-def test_ctrl_c_saves_a_checkpoint_mid_epoch_and_resume_continues_exactly(tmp_path):
+def test_ctrl_c_saves_a_checkpoint_mid_epoch_and_resume_continues_exactly(xp, tmp_path):
     aug = Augmenter()
     straight = _trainer(epochs=2, seed=3, flip=True, augment=aug, restore_best=False)
     straight.train()
@@ -153,7 +167,50 @@ def test_ctrl_c_saves_a_checkpoint_mid_epoch_and_resume_continues_exactly(tmp_pa
     assert resumed.history["iter_loss"] == straight.history["iter_loss"]
 
 
-def test_checkpoints_are_written_every_epoch_with_best_beside(tmp_path):
+def test_checkpoints_are_written_every_epoch_with_best_beside(xp, tmp_path):
     t = _trainer(epochs=2, out_dir=str(tmp_path))
     t.train()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["best.npz", "last.npz"]
+
+
+# -- batch-norm recalibration and run identity ---------------------------------------------------
+
+def test_models_with_dropout_before_a_batch_norm_are_recalibrated_after_every_epoch_by_default():
+    from minicnn.training.trainer import RECALIBRATION_IMAGES
+    assert _trainer().config["recalibrate"] == RECALIBRATION_IMAGES
+    assert _trainer(models.Model({"input_shape": [1, 8, 8], "conv": [{"filters": 4, "bn": True}],
+                                  "fc": [{"units": 8, "dropout": 0.5}]})).config["recalibrate"] == 0
+    with pytest.raises(ConfigError, match="recalibrate"):
+        _trainer(recalibrate=-1)
+
+
+def test_recalibration_changes_only_the_evaluation_statistics_not_the_training_path():
+    a, b = _trainer(recalibrate=0), _trainer(recalibrate=32)
+    a.train(), b.train()
+    assert a.history["iter_loss"] == b.history["iter_loss"]
+    assert a.history["val_acc"] != b.history["val_acc"] or a.history["val_loss"] != b.history["val_loss"]
+    params = set(a.model.params)
+    for name, value in a.model.state_dict().items():
+        same = np.array_equal(value, b.model.state_dict()[name])
+        assert same == (name in params), name
+
+
+def test_resume_refuses_a_checkpoint_of_another_run_naming_what_differs(tmp_path):
+    run = {"model": "abc", "data": {"sha256": "d1"}, "seed": 0}
+    _trainer(epochs=1, out_dir=str(tmp_path), run=run, restore_best=False).train()
+    last = str(tmp_path / "last.npz")
+    assert Trainer.resume(last, _data(48), _data(24, seed=1), run=run, quiet=True).run == run
+    with pytest.raises(ConfigError, match=r"another run \(data differ\)"):
+        Trainer.resume(last, _data(48), _data(24, seed=1), run={**run, "data": {"sha256": "d2"}})
+
+
+def test_resume_refuses_a_version_1_checkpoint_whose_dropout_masks_cannot_be_repeated(tmp_path):
+    import json
+    _trainer(epochs=1, out_dir=str(tmp_path), restore_best=False).train()
+    path = tmp_path / "last.npz"
+    with np.load(path) as npz:
+        entries = {k: npz[k] for k in npz.files}
+    entries["meta"] = np.array(json.dumps({**json.loads(str(entries["meta"])), "version": 1}))
+    np.savez(path, **entries)
+    with pytest.raises(ConfigError, match="version 1.*start the run again"):
+        Trainer.resume(str(path), _data(48), _data(24, seed=1))

@@ -20,6 +20,8 @@ COMMAND_MODULES = [
     "minicnn.apps.ensemble",
     "minicnn.commands.sweep",
     "minicnn.commands.gradcheck",
+    "minicnn.commands.check_backends",
+    "minicnn.commands.trace",
     "minicnn.commands.data",
 ]
 

@@ -219,7 +219,7 @@ def _common_options(p):
     p.add_argument("--resume", nargs="?", const=True, default=None, metavar="CHECKPOINT",
                    help="continue the run in --out (its last.npz) or from CHECKPOINT")
     p.add_argument("--seed", type=int, default=0, help="one seed for init, shuffling, dropout, augmentation")
-    p.add_argument("--backend", choices=("numpy", "cupy"), help="array backend (default $MINICNN_BACKEND or numpy)")
+    p.add_argument("--backend", choices=backend.NAMES, help="array backend (default $MINICNN_BACKEND or numpy)")
     p.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
 
 

@@ -30,3 +30,13 @@ def require_positive_int(layer, name, value, minimum=1):
     """Raise unless ``value`` is an int >= ``minimum`` (stride, pad, window size)."""
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ShapeError(f"{layer}: {name}={value!r} must be an integer >= {minimum}")
+
+
+def require_window(layer, x, size, stride):
+    """Raise unless x is (N, C, H, W), size and stride are integers >= 1 and a size x size window fits."""
+    require_ndim(layer, "x", x, 4, "(N, C, H, W)")
+    require_positive_int(layer, "size", size)
+    require_positive_int(layer, "stride", stride)
+    h, w = x.shape[2:]
+    if h < size or w < size:
+        raise ShapeError(f"{layer}: window {size}x{size} does not fit input of shape {tuple(x.shape)}")

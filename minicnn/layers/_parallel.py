@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from threading import Lock
 
-from ..backend import backend_name, xp_of
+from ..backend import is_host, xp_of
 
 BLOCK_BYTES = 256 * 1024
 
@@ -47,7 +47,7 @@ def set_host_threads(n):
 
 def host_threads(xp):
     """How many threads host work on backend ``xp`` is spread over (1 on CuPy or without BLAS control)."""
-    if backend_name(xp) != "numpy":
+    if not is_host(xp):
         return 1
     if _threads is not None:
         return _threads
@@ -106,7 +106,7 @@ def rows_per_block(row_bytes):
 def for_blocks(work, n, row_bytes, xp, parallel=True):
     """``work(lo, hi, slot)`` over blocks of the n rows (``row_bytes`` each) of some arrays: on NumPy
     cache-sized blocks on every core (``run_chunks``), on CuPy all n rows in one call."""
-    if backend_name(xp) != "numpy":
+    if not is_host(xp):
         work(0, n, 0)
     else:
         run_chunks(work, n, rows_per_block(row_bytes), xp, parallel)

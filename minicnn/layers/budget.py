@@ -10,11 +10,12 @@ over) the whole batch.
 
 The budget is ``memory_budget=`` on a call, else the module setting
 (``set_conv_memory_budget``), else a default from the memory free when first
-asked: 1/16 of it, between 32 MiB and 256 MiB (host memory for NumPy, device
-memory for CuPy). A single image always runs, whatever the budget.
+asked: 1/16 of it, between 32 MiB and 256 MiB (device memory for CuPy, host
+memory otherwise). A single image always runs, whatever the budget.
 """
 import os
 
+from ..backend import backend_name
 from ..errors import ConfigError
 
 MIB = 2 ** 20
@@ -43,7 +44,7 @@ def conv_memory_budget(xp=None, nbytes=None):
         return check_budget(nbytes)
     if _setting is not None:
         return _setting
-    name = "numpy" if xp is None or xp.__name__ == "numpy" else "cupy"
+    name = backend_name(xp)
     if name not in _defaults:
         free = free_memory_bytes(xp)
         _defaults[name] = DEFAULT_MAX if free is None else min(DEFAULT_MAX, max(DEFAULT_MIN, free // DEFAULT_SHARE))
@@ -51,8 +52,9 @@ def conv_memory_budget(xp=None, nbytes=None):
 
 
 def free_memory_bytes(xp=None):
-    """Memory free for new arrays: host MemAvailable (Linux) or free pages, or free GPU memory for CuPy; None if unknown."""
-    if xp is not None and xp.__name__ != "numpy":
+    """Memory free for new arrays: free GPU memory for CuPy, else host MemAvailable (Linux) or free pages;
+    None if unknown."""
+    if backend_name(xp) == "cupy":
         return int(xp.cuda.runtime.memGetInfo()[0])
     try:
         with open("/proc/meminfo", encoding="ascii") as f:

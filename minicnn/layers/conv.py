@@ -6,7 +6,7 @@ Layout of the column matrix used by ``im2col`` / ``col2im``:
     (p, q) of example n, and cols[r, k] = x_pad[n, c, p*stride + i, q*stride + j].
 With w reshaped to (F, C*KH*KW) the convolution is one GEMM: w_mat @ cols.
 """
-from ..backend import backend_name, xp_of
+from ..backend import is_host, xp_of
 from ..errors import ConfigError, ShapeError
 from ._check import require_ndim, require_positive_int, require_shape
 from ._windows import add_windows, output_size, window_view
@@ -151,7 +151,7 @@ def conv_method(xp, x_shape, w_shape, stride):
     CuPy (the GPU path stays as it was).
     """
     f, c, kh, kw = w_shape
-    if (backend_name(xp) == "numpy" and stride == 1 and kh == kw and kh in WINOGRAD_KERNELS
+    if (is_host(xp) and stride == 1 and kh == kw and kh in WINOGRAD_KERNELS
             and c >= WINOGRAD_MIN_CHANNELS):
         return "winograd"
     return "im2col"
@@ -262,7 +262,7 @@ def _images_per_chunk(xp, n, bytes_per_image, memory_budget):
     """
     count = host_threads(xp)
     budget = conv_memory_budget(xp, memory_budget)
-    if backend_name(xp) != "numpy" or n * bytes_per_image <= min(budget, HOST_CHUNK_BYTES):
+    if not is_host(xp) or n * bytes_per_image <= min(budget, HOST_CHUNK_BYTES):
         return images_per_chunk(n, bytes_per_image, budget)
     step = images_per_chunk(n, bytes_per_image, min(budget // count, HOST_CHUNK_BYTES))
     return min(step, -(-n // count))

@@ -6,7 +6,7 @@ Both share one implementation that reduces over every axis except axis 1
 (the feature or channel axis): (N, D) over N, (N, C, H, W) over N, H and W,
 so a spatial input is normalized in place in its NCHW layout, never transposed.
 """
-from ..backend import backend_name, xp_of
+from ..backend import is_host, xp_of
 from ._check import require_ndim, require_shape
 from . import _parallel
 
@@ -39,24 +39,31 @@ def _stat_axes(x):
     return axes, lambda a: a.reshape(shape)
 
 
-def _sum_of_squares(xp, a):
-    """Per-feature sum of a**2 over every axis but 1, without a squared temporary (einsum)."""
-    axes = "abcdefgh"[:a.ndim]
-    return xp.einsum(f"{axes},{axes}->b", a, a)
+def _sum_of_squares(xp, a, axes):
+    """Per-feature sum of a**2 over ``axes`` (every axis but 1).
+
+    On NumPy an einsum reads ``a`` once without a squared temporary. CuPy's
+    einsum would copy both operands transposed and run a degenerate batched
+    matrix product, so on a device the square is summed by a reduction kernel.
+    """
+    if is_host(xp):
+        letters = "abcdefgh"[:a.ndim]
+        return xp.einsum(f"{letters},{letters}->b", a, a)
+    return xp.square(a).sum(axis=axes)
 
 
 def _normalize(x, gamma, beta, running_mean, running_var, train, momentum, eps):
     """The batchnorm math on validated x (N, D) or (N, C, H, W); see ``batchnorm_forward``.
 
     Fast path: the cache keeps xc = x - mu (x_hat = xc * inv_std is never
-    stored); the variance is an einsum over xc, no squared copy.
+    stored); the variance is the per-feature sum of xc**2 (``_sum_of_squares``).
     """
     xp = xp_of(x, gamma, beta, running_mean, running_var)
     axes, per = _stat_axes(x)
     if train:
         mu = x.mean(axis=axes)
         xc = x - per(mu)
-        var = _sum_of_squares(xp, xc) / (x.size // x.shape[1])
+        var = _sum_of_squares(xp, xc, axes) / (x.size // x.shape[1])
         running = (momentum * running_mean + (1 - momentum) * mu,
                    momentum * running_var + (1 - momentum) * var)
     else:
@@ -117,7 +124,7 @@ def spatial_batchnorm_forward(x, gamma, beta, running_mean, running_var, train,
     """
     require_ndim("spatial_batchnorm_forward", "x", x, 4, "(N, C, H, W)")
     _check_params("spatial_batchnorm_forward", "channel", x, gamma, beta, running_mean, running_var)
-    if backend_name(xp_of(x)) == "numpy":
+    if is_host(xp_of(x)):
         return _normalize_blocks(x, gamma, beta, running_mean, running_var, train, momentum, eps)
     return _normalize(x, gamma, beta, running_mean, running_var, train, momentum, eps)
 
@@ -179,14 +186,13 @@ def _normalize_blocks(x, gamma, beta, running_mean, running_var, train, momentum
         running = (running_mean, running_var)
     inv_std = 1 / xp.sqrt(var + eps)
     out = xp.empty(x.shape, dtype=x.dtype)
-    # out = (x - mu) * scale + beta as x * scale + (beta - mu * scale): two passes per block
-    scale = gamma * inv_std
-    scale_p, shift_p = _planes(xp, x, scale, beta - mu * scale)
+    mu_p, scale_p, beta_p = _planes(xp, x, mu, gamma * inv_std, beta)
 
-    def normalize(i, c0, c1):
+    def normalize(i, c0, c1):                    # out = (x - mu) * scale + beta
         block = out[i, c0:c1]
-        xp.multiply(x[i, c0:c1], scale_p[c0:c1], out=block)
-        block += shift_p[c0:c1]
+        xp.subtract(x[i, c0:c1], mu_p[c0:c1], out=block)
+        block *= scale_p[c0:c1]
+        block += beta_p[c0:c1]
     _each_block(xp, x, normalize)
     return out, ("blocks", x, mu, gamma, inv_std, bool(train)), running
 
@@ -208,17 +214,17 @@ def _normalize_blocks_backward(dout, cache):
     dgamma = dout_xc * inv_std
     scale = gamma * inv_std
     m = dout.size // c
-    # train: dx = dout * scale - (x - mu) * slope - scale * dbeta / m
-    #           = dout * scale - x * slope + (mu * slope - scale * dbeta / m);  eval: dx = dout * scale
-    slope = scale * inv_std * inv_std * dout_xc / m
-    scale_p, slope_p, shift_p = _planes(xp, x, scale, slope, mu * slope - scale * dbeta / m)
+    # train: dx = dout * scale - (x - mu) * slope - scale * dbeta / m;  eval: dx = dout * scale
+    scale_p, slope_p, shift_p = _planes(xp, x, scale, scale * inv_std * inv_std * dout_xc / m, scale * dbeta / m)
     dx = xp.empty(dout.shape, dtype=dout.dtype)
 
     def gradient(i, c0, c1):
         block = dx[i, c0:c1]
         xp.multiply(dout[i, c0:c1], scale_p[c0:c1], out=block)
         if train:
-            block -= xp.multiply(x[i, c0:c1], slope_p[c0:c1])
-            block += shift_p[c0:c1]
+            t = x[i, c0:c1] - mu_p[c0:c1]
+            t *= slope_p[c0:c1]
+            block -= t
+            block -= shift_p[c0:c1]
     _each_block(xp, x, gradient)
     return dx, dgamma, dbeta

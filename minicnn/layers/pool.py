@@ -10,8 +10,7 @@ gradient; the others get 0. Both code paths below follow this rule exactly:
   * general path: any window and stride (a strided window view, argmax).
 """
 from ..backend import xp_of
-from ..errors import ShapeError
-from ._check import require_ndim, require_positive_int, require_shape
+from ._check import require_shape, require_window
 from ._parallel import for_blocks
 from ._windows import add_windows, window_view
 
@@ -23,7 +22,7 @@ def maxpool_forward(x, size=2, stride=None):
     stride defaults to size. Returns (out, cache).
     """
     stride = size if stride is None else stride
-    _check_pool_args("maxpool_forward", x, size, stride)
+    require_window("maxpool_forward", x, size, stride)
     xp = xp_of(x)
     h, w = x.shape[2:]
     if size == stride and h % size == 0 and w % size == 0 and size * size <= 256:
@@ -108,12 +107,3 @@ def _flat_windows(x, size, stride):
     view = window_view(x, size, size, stride)                 # (N, C, size, size, H', W')
     ho, wo = view.shape[4:]
     return view.transpose(0, 1, 4, 5, 2, 3).reshape(n, c, ho, wo, size * size)
-
-
-def _check_pool_args(layer, x, size, stride):
-    require_ndim(layer, "x", x, 4, "(N, C, H, W)")
-    require_positive_int(layer, "size", size)
-    require_positive_int(layer, "stride", stride)
-    h, w = x.shape[2:]
-    if h < size or w < size:
-        raise ShapeError(f"{layer}: window {size}x{size} does not fit input of shape {tuple(x.shape)}")

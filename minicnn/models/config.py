@@ -3,9 +3,13 @@
 A config is a dict that round-trips through JSON::
 
     {"input_shape": [1, 48, 48], "n_classes": 7,
-     "conv": [{"filters": 32, "kernel": 3, "pad": "same", "bn": true, "dropout": 0.1, "pool": null}, ...],
+     "conv": [{"filters": 32, "kernel": 3, "pad": "same", "bn": true, "dropout": 0.1}, ...],
      "fc":   [{"units": 512, "bn": true, "dropout": 0.5}],
      "hog_dim": null, "loss": "softmax", "reg": 1e-6, "seed": 0}
+
+A block holds its own layer's keys (conv: filters, kernel, stride, pad; fc:
+units) and any layer options registered for its kind of block in
+``minicnn.registry`` (bn, dropout, pool, avgpool, leaky_relu, ...).
 
 ``normalize_config`` fills in defaults and checks every value, so everything
 downstream (the builder, checkpoints, reports) sees one complete form.
@@ -13,30 +17,44 @@ downstream (the builder, checkpoints, reports) sees one complete form.
 import copy
 import json
 
-import numpy as np
-
+from .. import registry
 from ..errors import ConfigError
+from ..validate import check_choice, check_int, check_number, check_probability
 from .spec import parse_spec
 
 _TOP_DEFAULTS = {"name": None, "input_shape": [1, 48, 48], "n_classes": 7, "conv": [], "fc": [],
                  "hog_dim": None, "loss": "softmax", "reg": 0.0, "seed": 0}
-_CONV_DEFAULTS = {"filters": None, "kernel": 3, "stride": 1, "pad": "same", "bn": False,
-                  "dropout": 0.0, "pool": None}
-_FC_DEFAULTS = {"units": None, "bn": False, "dropout": 0.0}
-_LOSSES = ("softmax", "svm")
+HEAD_DEFAULTS = {"conv": {"filters": None, "kernel": 3, "stride": 1, "pad": "same"}, "fc": {"units": None}}
+"""The keys of a block's own layer (conv or affine); every other key is a registered layer option."""
+LOSSES = ("softmax", "svm")
 
 
+def normalize_config(config):
+    """Validate ``config`` (dict or spec string) and return a complete JSON-able copy with defaults.
 
-def _int(value, what, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ConfigError(f"{what} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _prob(value, what):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
-        raise ConfigError(f"{what} must be a probability in [0, 1), got {value!r}")
-    return float(value)
+    Blocks keep their head keys (filters, kernel, stride, pad / units) and
+    only the layer options they use, in registration order (an option at its
+    "absent" value, such as dropout 0 or bn false, is dropped).
+    """
+    if isinstance(config, str):
+        config = parse_spec(config)
+    cfg = _fill(copy.deepcopy(config), _TOP_DEFAULTS, "model config")
+    shape = cfg["input_shape"]
+    if not isinstance(shape, (list, tuple)) or len(shape) != 3:
+        raise ConfigError(f"model config: input_shape must be [channels, height, width], got {shape!r}")
+    cfg["input_shape"] = [check_int("model config", f"input_shape[{i}]", s) for i, s in enumerate(shape)]
+    cfg["n_classes"] = check_int("model config", "n_classes", cfg["n_classes"], 2)
+    if cfg["hog_dim"] is not None:
+        cfg["hog_dim"] = check_int("model config", "hog_dim", cfg["hog_dim"])
+    check_choice("model config", "loss", cfg["loss"], LOSSES)
+    cfg["reg"] = check_number("model config", "reg", cfg["reg"], low=0.0)
+    cfg["seed"] = check_int("model config", "seed", cfg["seed"], 0)
+    for key in ("conv", "fc"):
+        if not isinstance(cfg[key], (list, tuple)):
+            raise ConfigError(f"model config: {key} must be a list of blocks, got {cfg[key]!r}")
+    cfg["conv"] = [_block("conv", b, i) for i, b in enumerate(cfg["conv"], 1)]
+    cfg["fc"] = [_block("fc", b, i) for i, b in enumerate(cfg["fc"], 1)]
+    return cfg
 
 
 def _fill(block, defaults, where):
@@ -49,60 +67,44 @@ def _fill(block, defaults, where):
     return {**defaults, **block}
 
 
-def normalize_config(config):
-    """Validate ``config`` (dict or spec string) and return a complete JSON-able copy with defaults."""
-    if isinstance(config, str):
-        config = parse_spec(config)
-    cfg = _fill(copy.deepcopy(config), _TOP_DEFAULTS, "model config")
-    shape = cfg["input_shape"]
-    if not isinstance(shape, (list, tuple)) or len(shape) != 3:
-        raise ConfigError(f"model config: input_shape must be [channels, height, width], got {shape!r}")
-    cfg["input_shape"] = [_int(s, f"input_shape[{i}]") for i, s in enumerate(shape)]
-    cfg["n_classes"] = _int(cfg["n_classes"], "n_classes", 2)
-    if cfg["hog_dim"] is not None:
-        cfg["hog_dim"] = _int(cfg["hog_dim"], "hog_dim")
-    if cfg["loss"] not in _LOSSES:
-        raise ConfigError(f"model config: loss must be one of {', '.join(_LOSSES)}, got {cfg['loss']!r}")
-    if isinstance(cfg["reg"], bool) or not isinstance(cfg["reg"], (int, float)) or cfg["reg"] < 0:
-        raise ConfigError(f"model config: reg must be a number >= 0, got {cfg['reg']!r}")
-    cfg["reg"] = float(cfg["reg"])
-    cfg["seed"] = _int(cfg["seed"], "seed", 0)
-    for key in ("conv", "fc"):
-        if not isinstance(cfg[key], (list, tuple)):
-            raise ConfigError(f"model config: {key} must be a list of blocks, got {cfg[key]!r}")
-    cfg["conv"] = [_conv_block(b, i) for i, b in enumerate(cfg["conv"], 1)]
-    cfg["fc"] = [_fc_block(b, i) for i, b in enumerate(cfg["fc"], 1)]
-    return cfg
+def _block(block_type, block, i):
+    """A validated ``block_type`` block ("conv" or "fc"): head keys, then the options it uses."""
+    where = f"{block_type} block {i} ({block_type}{i})"
+    opts = registry.options(block_type)
+    b = _fill(block, {**HEAD_DEFAULTS[block_type], **{o.key: None for o in opts}}, where)
+    out = _conv_head(b, where) if block_type == "conv" else {"units": check_int(where, "units", b["units"])}
+    for opt in opts:
+        value = option_value(opt, b[opt.key], where)
+        if value is not None:
+            out[opt.key] = value
+    return out
 
 
-def _conv_block(block, i):
-    where = f"conv block {i} (conv{i})"
-    b = _fill(block, _CONV_DEFAULTS, where)
-    b["filters"] = _int(b["filters"], f"{where}: filters")
-    b["kernel"] = _int(b["kernel"], f"{where}: kernel")
-    b["stride"] = _int(b["stride"], f"{where}: stride")
+def _conv_head(b, where):
+    head = {k: check_int(where, k, b[k]) for k in ("filters", "kernel", "stride")}
     if b["pad"] == "same":
-        if b["kernel"] % 2 == 0 or b["stride"] != 1:
+        if head["kernel"] % 2 == 0 or head["stride"] != 1:
             raise ConfigError(f"{where}: 'same' padding needs an odd kernel and stride 1 "
-                              f"(kernel {b['kernel']}, stride {b['stride']}); give pad as an integer")
-    elif b["pad"] == "valid":
-        b["pad"] = 0
+                              f"(kernel {head['kernel']}, stride {head['stride']}); give pad as an integer")
+        head["pad"] = "same"
     else:
-        b["pad"] = _int(b["pad"], f"{where}: pad", 0)
-    b["bn"] = bool(b["bn"])
-    b["dropout"] = _prob(b["dropout"] or 0.0, f"{where}: dropout")
-    if b["pool"] is not None:
-        b["pool"] = _int(b["pool"], f"{where}: pool")
-    return b
+        head["pad"] = 0 if b["pad"] == "valid" else check_int(where, "pad", b["pad"], 0)
+    return head
 
 
-def _fc_block(block, i):
-    where = f"fc block {i} (fc{i})"
-    b = _fill(block, _FC_DEFAULTS, where)
-    b["units"] = _int(b["units"], f"{where}: units")
-    b["bn"] = bool(b["bn"])
-    b["dropout"] = _prob(b["dropout"] or 0.0, f"{where}: dropout")
-    return b
+def option_value(opt, value, where):
+    """The option's value checked for its kind, or None when the option is absent (off, 0, null)."""
+    if value is None or value is False:
+        return None
+    if opt.value == "flag":
+        if value is not True:
+            raise ConfigError(f"{where}: {opt.key} must be true or false, got {value!r}")
+        return True
+    if opt.value == "int":
+        return check_int(where, opt.key, value)
+    if opt.value == "prob":
+        return check_probability(where, opt.key, value) or None
+    return check_number(where, opt.key, value, low=0.0, low_open=True)
 
 
 def load_config(path):

@@ -32,7 +32,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from .. import backend, layers as L, nn
+from .. import backend, layers as L
 from ..errors import ConfigError, ShapeError
 from .build import build_layers
 from .config import load_config, normalize_config
@@ -133,7 +133,6 @@ class Model:
         self._ran = []
         return self
 
-    to_device = to
 
     # -- state ---------------------------------------------------------------
     def state_dict(self):
@@ -159,31 +158,61 @@ class Model:
                 layer.buffers[k] = backend.to_device(state[f"{layer.name}.{k}"], xp, dtype=v.dtype).copy()
         return self
 
-    def rng_state(self):
-        """Dropout positions: layer name -> number of random masks drawn (JSON-able)."""
-        return {l.name: l.calls for l in self.layers if isinstance(l, nn.Dropout)}
+    def layer_state(self):
+        """JSON-able state of the layers beyond arrays: layer name -> ``layer.state()`` (e.g. dropout draws)."""
+        return {l.name: l.state() for l in self.layers if l.state()}
 
-    def set_rng_state(self, state):
-        for name, calls in state.items():
-            self.layer(name).calls = int(calls)
+    def load_layer_state(self, state):
+        """Restore what ``layer_state()`` returned."""
+        for name, layer_state in state.items():
+            self.layer(name).load_state(layer_state)
 
-    def dropout_layers(self):
-        return [l for l in self.layers if isinstance(l, nn.Dropout)]
+    def fix_random(self, n, seed=0):
+        """Freeze every random layer's draw for training passes on batches of ``n`` (gradient checks).
 
-    def fix_dropout_masks(self, n, seed=0):
-        """Give every dropout layer a fixed random keep mask for a batch of ``n`` (for gradient checks).
-
-        ``release_dropout_masks()`` returns to fresh masks per forward pass.
+        ``release_random()`` returns to fresh draws (dropout masks) per forward pass.
         """
         rng = np.random.default_rng(seed)
         shapes = self.output_shapes()
-        for layer in self.dropout_layers():
-            keep = rng.random((n,) + shapes[layer.name]) >= layer.p
-            layer.mask = backend.to_device(keep.astype(self.dtype), self.xp)
+        for layer in self.layers:
+            layer.fix_random((n,) + shapes[layer.name], rng, self.xp, self.dtype)
 
-    def release_dropout_masks(self):
-        for layer in self.dropout_layers():
-            layer.mask = None
+    def release_random(self):
+        for layer in self.layers:
+            layer.release_random()
+
+    @property
+    def needs_recalibration(self):
+        """True when a random layer (dropout) comes before a layer with statistics (batch norm).
+
+        Such a model's evaluation statistics are biased by the training-time
+        randomness (the dropout/batch-norm variance shift); ``recalibrate``
+        re-estimates them.
+        """
+        seen_random = False
+        for layer in self.layers:
+            if layer.calibrates and seen_random:
+                return True
+            seen_random = seen_random or layer.stochastic
+        return False
+
+    def recalibrate(self, X, batch_size=256):
+        """Re-estimate the layers' evaluation statistics (batch norm) from inputs ``X`` in evaluation mode.
+
+        Every batch is normalized with its own statistics as in training, but
+        with dropout off; the running mean and variance become the plain
+        average of those batch statistics. ``X`` is typically a few thousand
+        training images (host or device; batched). Returns self.
+        """
+        for layer in self.layers:
+            layer.start_calibration()
+        try:
+            for batch in self._batches(X, batch_size):
+                self._forward(batch, False, keep_cache=False)
+        finally:
+            for layer in self.layers:
+                layer.finish_calibration()
+        return self
 
     def output_shapes(self):
         """Dict layer name -> per-example output shape (no batch dimension)."""
@@ -256,15 +285,14 @@ class Model:
         return images, side
 
     def _forward(self, X, train, keep_cache, stop_at=None, record=()):
-        images, side = self._split(X)
+        images, features = self._split(X)
+        side = {} if features is None else {"features": features}
         if keep_cache:
             self._free_caches()
         acts = {}
         x = images
         for layer in self.layers:
-            if isinstance(layer, nn.Concat):
-                layer.side = side
-            x = layer.forward(x, train, keep_cache)
+            x = layer.forward(x, train, keep_cache, side)
             if keep_cache:
                 self._ran.append(layer)
             if layer.name in record:
@@ -274,16 +302,15 @@ class Model:
         return x, acts
 
     def _backward(self, dout, taps=()):
-        grads_at = {}
-        side_grad = None
+        grads_at, side_grads = {}, {}
         for layer in reversed(self._ran):
             if layer.name in taps:
                 grads_at[layer.name] = dout
             dout = layer.backward(dout)
-            if isinstance(layer, nn.Concat):
-                side_grad, layer.side_grad = layer.side_grad, None
+            side_grads.update(layer.side_grads)
+            layer.side_grads = {}
         self._ran = []
-        return dout, side_grad, grads_at
+        return dout, side_grads.get("features"), grads_at
 
     def loss(self, X, y=None, train=None, class_weights=None, return_scores=False):
         """Scores (N, n_classes) if ``y`` is None, else ``(loss, grads)``.
@@ -302,6 +329,8 @@ class Model:
             raise ConfigError("class weights need the softmax loss; this model uses loss 'svm'")
         scores, _ = self._forward(X, train, keep_cache=True)
         try:
+            if backend.is_host(backend.xp_of(y)):   # free here; on a device the loss turns NaN instead of syncing
+                L.check_label_range("Model.loss", y, self._config["n_classes"])
             y = backend.to_device(y, self.xp)
             if self._config["loss"] == "softmax":
                 data_loss, dscores = L.softmax_cross_entropy(scores, y, class_weights=class_weights)
