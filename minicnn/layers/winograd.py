@@ -161,12 +161,12 @@ def winograd_forward_chunk(x, u, b, pad, m, r, out, tiles=None):
     ho, wo = out.shape[2:]
     prod = xp.matmul(input_tiles(x, r, m, pad, tiles), u.transpose(0, 2, 1))  # M: (a*a, T, F)
     y = _transform(at, prod.reshape(len(prod), -1)).reshape(m, m, n, th, tw, f)
+    y += b                                                                  # along the contiguous F axis
     tiles = y.transpose(2, 5, 3, 0, 4, 1)                                   # (N, F, th, m, tw, m)
-    bias = b.reshape(1, f, 1, 1, 1, 1)
     if (th * m, tw * m) == (ho, wo):
-        xp.add(tiles, bias, out=out.reshape(n, f, th, m, tw, m))
+        out.reshape(n, f, th, m, tw, m)[...] = tiles
     else:                                                                   # the last tiles overhang
-        out[...] = xp.add(tiles, bias).reshape(n, f, th * m, tw * m)[:, :, :ho, :wo]
+        out[...] = tiles.reshape(n, f, th * m, tw * m)[:, :, :ho, :wo]
 
 
 def winograd_backward_chunk(dout, v, x_shape, u, pad, m, r, du):
