@@ -177,3 +177,12 @@ def test_memory_budget_setting_default_and_refusals():
             set_conv_memory_budget(bad)
     with pytest.raises(ConfigError, match="conv memory budget: 0 must be"):
         conv_forward(np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 3, 3)), np.zeros(1), memory_budget=0)
+
+
+def test_the_default_budget_is_a_sixteenth_of_free_memory_capped_on_the_host_only():
+    from minicnn.layers.budget import MIB, default_budget
+    assert default_budget(1024 * MIB) == 64 * MIB
+    assert default_budget(100 * MIB) == 32 * MIB                   # at least 32 MiB
+    assert default_budget(64 * 1024 * MIB) == 256 * MIB            # host: at most 256 MiB
+    assert default_budget(64 * 1024 * MIB, gpu=True) == 4096 * MIB  # GPU: the whole batch usually fits
+    assert default_budget(None) == 256 * MIB

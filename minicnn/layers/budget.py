@@ -10,8 +10,9 @@ over) the whole batch.
 
 The budget is ``memory_budget=`` on a call, else the module setting
 (``set_conv_memory_budget``), else a default from the memory free when first
-asked: 1/16 of it, between 32 MiB and 256 MiB (device memory for CuPy, host
-memory otherwise). A single image always runs, whatever the budget.
+asked: 1/16 of it, at least 32 MiB; on the host at most 256 MiB, on a GPU
+(free device memory) uncapped, so a batch that fitted before still runs as
+one piece there. A single image always runs, whatever the budget.
 """
 import os
 
@@ -46,9 +47,17 @@ def conv_memory_budget(xp=None, nbytes=None):
         return _setting
     name = backend_name(xp)
     if name not in _defaults:
-        free = free_memory_bytes(xp)
-        _defaults[name] = DEFAULT_MAX if free is None else min(DEFAULT_MAX, max(DEFAULT_MIN, free // DEFAULT_SHARE))
+        _defaults[name] = default_budget(free_memory_bytes(xp), gpu=name == "cupy")
     return _defaults[name]
+
+
+def default_budget(free, gpu=False):
+    """1/16 of ``free`` bytes, at least DEFAULT_MIN; at most DEFAULT_MAX on the host (unknown free: DEFAULT_MAX).
+    A GPU gets no upper cap: a batch that fitted before still runs as one piece there."""
+    if free is None:
+        return DEFAULT_MAX
+    budget = max(DEFAULT_MIN, free // DEFAULT_SHARE)
+    return budget if gpu else min(DEFAULT_MAX, budget)
 
 
 def free_memory_bytes(xp=None):
