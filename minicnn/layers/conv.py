@@ -1,4 +1,10 @@
-"""2-D convolution (cross-correlation) by im2col + one matrix product.
+"""2-D convolution (cross-correlation): the im2col reference and ``conv_forward``, which picks a path.
+
+``conv_forward_im2col`` / ``conv_backward_im2col`` are the readable reference:
+the whole batch as one column matrix and one matrix product (and CuPy's path).
+``conv_forward`` / ``conv_backward`` compute the same in chunks of images that
+fit a memory budget (``budget``), on every core for NumPy (``_parallel``), by
+im2col or, where it pays, by Winograd (``winograd``).
 
 Layout of the column matrix used by ``im2col`` / ``col2im``:
     cols has shape (C*KH*KW, N*H'*W'); row r = (c*KH + i)*KW + j holds kernel
@@ -16,8 +22,9 @@ from .winograd import (filter_gradient, filter_transform, input_tiles, tile_grid
                        winograd_forward_chunk)
 
 # Winograd: kernel sizes it is used for, the output tiles m it may pick
-# (F(m x m, r x r)), and the fewest input channels for which it beats im2col
-# (measured: docs/speed.md).
+# (F(m x m, r x r)), and the fewest input channels it is used for: measured,
+# im2col wins on the one-channel first layers and Winograd from 32 channels on
+# (docs/speed.md); 16 is a guess between them.
 WINOGRAD_KERNELS = (3, 5)
 WINOGRAD_TILES = (2, 4)
 WINOGRAD_MIN_CHANNELS = 16

@@ -18,8 +18,8 @@ For a batch, the element-wise product at each of the a*a positions xi of the
 transformed tile becomes one matrix product over channels:
 
     U[xi] = (G w G^T)[xi]      (F, C)  filters, transformed once per call
-    V[xi] = (B^T d B)[xi]      (C, T)  the T input tiles of every image
-    M[xi] = U[xi] @ V[xi]      (F, T)  a*a matrix products
+    V[xi] = (B^T d B)[xi]      (T, C)  the T input tiles of every image
+    M[xi] = V[xi] @ U[xi]^T    (T, F)  a*a matrix products
     out   = A^T M A per tile, placed side by side (tiles of the input overlap
             by r - 1 pixels, output tiles do not).
 
@@ -32,14 +32,15 @@ the direct convolution in float32).
 Backward: every step above is linear, so the gradients run the transposed
 steps in reverse order (their adjoints):
 
-    dM = A dY A^T per tile;  dU[xi] = dM[xi] @ V[xi]^T -> dw = G^T dU G;
-    dV[xi] = U[xi]^T @ dM[xi] -> dd = B dV B^T, summed back onto the overlapping
+    dM = A dY A^T per tile;  dU[xi] = dM[xi]^T @ V[xi] -> dw = G^T dU G;
+    dV[xi] = dM[xi] @ U[xi] -> dd = B dV B^T, summed back onto the overlapping
     input tiles.
 
-Layout: arrays are channels-first grids (C, N, H, W) as in ``conv.im2col``;
-tiles are read through ``window_view`` (a x a windows at stride m) and summed
-back with its adjoint ``add_windows``. The batch runs in chunks of images sized
-by a memory budget (see ``conv``); the result does not depend on the chunking
+Layout: tiles are cut from a zero-padded channels-last copy (N, H, W, C) of
+the input, so every copy and product runs over contiguous channel vectors;
+each 2-D transform is one matrix product with a Kronecker matrix
+(``_transform``). ``conv`` runs the batch in chunks of images sized by a
+memory budget, on every core; the result does not depend on the chunking
 beyond float rounding of the dw sum. Stride 1, square kernels.
 """
 from fractions import Fraction
@@ -162,11 +163,11 @@ def winograd_forward_chunk(x, u, b, pad, m, r, out, tiles=None):
     prod = xp.matmul(input_tiles(x, r, m, pad, tiles), u.transpose(0, 2, 1))  # M: (a*a, T, F)
     y = _transform(at, prod.reshape(len(prod), -1)).reshape(m, m, n, th, tw, f)
     y += b                                                                  # along the contiguous F axis
-    tiles = y.transpose(2, 5, 3, 0, 4, 1)                                   # (N, F, th, m, tw, m)
+    placed = y.transpose(2, 5, 3, 0, 4, 1)                                  # (N, F, th, m, tw, m)
     if (th * m, tw * m) == (ho, wo):
-        out.reshape(n, f, th, m, tw, m)[...] = tiles
+        out.reshape(n, f, th, m, tw, m)[...] = placed
     else:                                                                   # the last tiles overhang
-        out[...] = tiles.reshape(n, f, th * m, tw * m)[:, :, :ho, :wo]
+        out[...] = placed.reshape(n, f, th * m, tw * m)[:, :, :ho, :wo]
 
 
 def winograd_backward_chunk(dout, v, x_shape, u, pad, m, r, du):
