@@ -1,7 +1,7 @@
 """``minicnn sweep SWEEP.json --data PATH|synthetic``: a hyper-parameter search on Dask.
 
-See docs/sweep.md. Each trial is an ``experiments.run`` training run; the
-sweep folder (default ``sweeps/<name>``) gets one ``trial-<k>/`` per trial and
+See docs/sweep.md. Each trial is one run of the run pipeline, as
+``minicnn experiment`` would train it; the sweep folder (default ``sweeps/<name>``) gets one ``trial-<k>/`` per trial and
 summary.md / summary.json / summary.png / best_config.json.
 """
 import functools
@@ -35,8 +35,8 @@ def _run(args):
 def add_cli(subparsers):
     parser = subparsers.add_parser(
         "sweep", help="hyper-parameter search (grid/random) on a local or remote Dask cluster",
-        description="Grid or random hyper-parameter search; each trial is an experiments.run "
-                    "training run (docs/sweep.md).")
+        description="Grid or random hyper-parameter search; each trial is a training run like "
+                    "`minicnn experiment` (docs/sweep.md).")
     parser.add_argument("sweep", help="the sweep file: base config, run options and search space (JSON)")
     parser.add_argument("--data", required=True,
                         help="FER-2013 (the CSV, the images .zip or their folder) or 'synthetic'; "
