@@ -70,17 +70,20 @@ def torch_layer(case, device):
 
 
 def torch_model(config):
-    """An nn.Sequential with the layers of a minicnn config (conv-SBN-ReLU-dropout-pool ... affine)."""
+    """An nn.Sequential with the layers of a minicnn config (conv-SBN-ReLU-dropout-pool ... affine).
+
+    A normalized config leaves out the options a block does not use (no bn, no dropout, no pool).
+    """
     layers, (c, h, w) = [], config["input_shape"]
     for b in config["conv"]:
         k, s = b["kernel"], b["stride"]
         pad = (k - 1) // 2 if b["pad"] == "same" else b["pad"]
         layers.append(torch.nn.Conv2d(c, b["filters"], k, stride=s, padding=pad))
         c, h, w = b["filters"], (h + 2 * pad - k) // s + 1, (w + 2 * pad - k) // s + 1
-        layers += [torch.nn.BatchNorm2d(c)] if b["bn"] else []
+        layers += [torch.nn.BatchNorm2d(c)] if b.get("bn") else []
         layers.append(torch.nn.ReLU())
-        layers += [torch.nn.Dropout(b["dropout"])] if b["dropout"] else []
-        if b["pool"]:
+        layers += [torch.nn.Dropout(b["dropout"])] if b.get("dropout") else []
+        if b.get("pool"):
             layers.append(torch.nn.MaxPool2d(b["pool"]))
             h, w = h // b["pool"], w // b["pool"]
     layers.append(torch.nn.Flatten())
@@ -88,9 +91,9 @@ def torch_model(config):
     for b in config["fc"]:
         layers.append(torch.nn.Linear(d, b["units"]))
         d = b["units"]
-        layers += [torch.nn.BatchNorm1d(d)] if b["bn"] else []
+        layers += [torch.nn.BatchNorm1d(d)] if b.get("bn") else []
         layers.append(torch.nn.ReLU())
-        layers += [torch.nn.Dropout(b["dropout"])] if b["dropout"] else []
+        layers += [torch.nn.Dropout(b["dropout"])] if b.get("dropout") else []
     layers.append(torch.nn.Linear(d, config["n_classes"]))
     return torch.nn.Sequential(*layers)
 

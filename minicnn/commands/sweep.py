@@ -20,6 +20,8 @@ def _run(args):
         spec.trials = args.trials
     if args.seed is not None:
         spec.seed = args.seed
+    if args.quick:
+        spec.run = {**{k: v for k, v in (spec.run or {}).items() if k not in ("epochs", "subset")}, "quick": True}
     trial_fn = functools.partial(train_trial, **check_options(spec.run or {}))
     out = args.out or f"sweeps/{spec.name}"
     summary = run_sweep(spec, trial_fn, args.data, out, base_config=resolve_base(spec.base),
@@ -51,4 +53,7 @@ def add_cli(subparsers):
     parser.add_argument("--method", choices=METHODS, default=None, help="override the file's method")
     parser.add_argument("--trials", type=int, default=None, help="number of random trials (random search)")
     parser.add_argument("--seed", type=int, default=None, help="sweep seed (sampling and trial seeds)")
+    parser.add_argument("--quick", action="store_true",
+                        help="every trial a quick smoke run (a few hundred images, 1 epoch, instead of the file's "
+                             "epochs and subset): checks a sweep file and the cluster in minutes")
     parser.set_defaults(func=_run)

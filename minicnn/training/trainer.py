@@ -6,7 +6,8 @@
 
 Each epoch visits every training example once, in a fresh permutation (minibatches
 without replacement) drawn from a generator seeded by ``(seed, epoch)``; the same
-generator draws the per-image flips and feeds the augmenter. Dropout masks come
+generator draws the per-image flips (for a hybrid model a mirrored image takes
+the side input of its mirror image, ``flip_side``) and feeds the augmenter. Dropout masks come
 from the model's own seeded layers. So one seed fixes shuffling, flips,
 augmentation and dropout (and the model's config seed fixes initialization),
 and a run interrupted and resumed from a checkpoint reproduces the uninterrupted

@@ -1,0 +1,165 @@
+"""Every shell command shown in README.md and docs/*.md still runs.
+
+A shell command is a line of a fenced ``bash``/``sh``/``shell``/``console``
+block (usage synopses sit in plain blocks; inline code in the prose names
+commands, it does not show one to run). Each becomes one test, run with
+``bash`` from a fresh copy of the repository's docs, experiments, benchmarks
+and results, with ``minicnn`` meaning this checkout, on small data:
+
+- every FER-2013 path is replaced by a small FER-2013 file in the same layout
+  (the CSV or the images zip), written from the synthetic faces, and
+  ``MINICNN_FER2013`` names the CSV;
+- a checkpoint the command reads that no earlier command of its block wrote
+  is a tiny trained model; a photo is scikit-image's astronaut;
+- where the command offers them, small sizes: ``--quick`` (train, demo,
+  experiment, experiments.run, sweep, benchmarks; it replaces ``--epochs`` and
+  ``--subset``, and a resume trains a second epoch), and fewer images and
+  dream steps for ``explain``.
+
+A command with ``--resume`` continues in the folder of the command before it;
+every other command starts in a fresh copy. Commands that cannot run here
+(a GPU, a Dask cluster, installing packages, the test suite itself) or that
+take more than a minute even at small sizes are skipped with the reason
+(``pytest -rs`` lists them).
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fer_files import small_dataset, write_csv, write_layout, zip_layout
+
+REPO = Path(__file__).resolve().parents[1]
+DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+COPIED = ("docs", "experiments", "benchmarks", "results")
+
+SKIP = [
+    (r"^pip install", "installs packages: tests/test_install.py checks `pip install .`"),
+    (r"-m pytest", "the test suite itself"),
+    (r"cupy|nvidia-smi|CUDA_VISIBLE_DEVICES|--tf32", "needs a GPU (CUDA)"),
+    (r"--scheduler|dask (scheduler|worker)", "needs a running Dask cluster"),
+    (r"^export ", "sets MINICNN_FER2013: the test sets it to its small FER-2013 file"),
+    (r"explain_synthetic\.py", "several minutes even on small data: trains two models and writes about 25 "
+                               "figures (explain, ensemble and predict run alone below)"),
+    (r"shallow_lr_reg\.json --data \S+$", "16 trials of the full-width shallow model; even with --quick over "
+                                         "a minute (the tiny sweep above runs)"),
+    (r"sweeps/shallow-lr-reg/best_config\.json", "needs the best_config.json of the full sweep above"),
+]
+QUICK = re.compile(r"(^|\s)(minicnn (train|demo|experiment|sweep)|python -m (experiments\.run|benchmarks\.run))\b")
+FER_PATH = re.compile(r"\S*fer2013(\.csv\.xz|-images\.zip)")
+
+
+def shell_commands(path):
+    """``[(line number, command)]`` of the fenced shell blocks of ``path``."""
+    commands = []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    fence = None
+    pending, start = "", 0
+    for number, line in enumerate(lines, 1):
+        if line.startswith("```"):
+            fence = None if fence else line[3:].strip()
+            continue
+        if fence not in ("bash", "sh", "shell", "console"):
+            continue
+        text = re.sub(r"\s+#\s.*$", "", line).strip()
+        if not text or text.startswith("#"):
+            continue
+        if not pending:
+            start = number
+        pending = f"{pending} {text}".strip()
+        if pending.endswith("\\"):
+            pending = pending[:-1].rstrip()
+            continue
+        if pending.startswith("for ") and not pending.endswith("done"):
+            pending += ";" if not pending.endswith(("do", ";")) else ""
+            continue
+        commands += [(start, part.strip()) for part in pending.split(" && ")]
+        pending = ""
+    return commands
+
+
+CASES = [(doc, number, command) for doc in DOCS for number, command in shell_commands(doc)]
+
+
+def rewrite(command, fer):
+    """The command as the test runs it: small FER-2013 files, --quick and small sizes where offered."""
+    command = FER_PATH.sub(lambda m: str(fer["csv" if m.group(1) == ".csv.xz" else "zip"]), command)
+    if QUICK.search(command) and "--quick" not in command:
+        # --quick sets the sizes; a resume trains one epoch more than the run it continues
+        command = re.sub(r" --(subset|epochs) \d+", "", command) + (" --epochs 2" if "--resume" in command else "")
+        command += " --quick"
+    if re.search(r"minicnn explain\b", command):
+        command += " --max-images 70 --dream-steps 2 --per-class 1"
+    return command
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """Small FER-2013 files, a tiny checkpoint, a photo, a `minicnn` of this checkout, the environment."""
+    root = tmp_path_factory.mktemp("doc-commands")
+    data = small_dataset(n_train=70, n_val=35, n_test=35)
+    (root / "fer").mkdir()
+    fer = {"csv": write_csv(root / "fer" / "fer2013.csv.xz", data),
+           "zip": zip_layout(write_layout(root / "layout", data), root / "fer" / "fer2013-images.zip")}
+    bin_dir = root / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "minicnn").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m minicnn "$@"\n')
+    (bin_dir / "minicnn").chmod(0o755)
+    (bin_dir / "python").symlink_to(sys.executable)
+    env = {k: v for k, v in os.environ.items() if k not in ("MINICNN_BACKEND", "OMP_NUM_THREADS")}
+    env.update(PATH=f"{bin_dir}{os.pathsep}{env['PATH']}", PYTHONPATH=str(REPO), MPLBACKEND="Agg",
+               MINICNN_FER2013=str(fer["csv"]), MINICNN_CACHE_DIR=str(root / "cache"))
+    done = subprocess.run(["minicnn", "train", "--model", "c4k3-bn-p2 c4k3-p2 c4k3-p2 | f8", "--quick",
+                           "--quiet", "--out", str(root / "tiny")], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    from PIL import Image
+    from skimage import data as skdata
+    Image.fromarray(skdata.astronaut()).save(root / "photo.png")
+    return {"root": root, "fer": fer, "env": env, "checkpoint": root / "tiny" / "best.npz",
+            "photo": root / "photo.png", "last": None, "seen": {}}
+
+
+def workspace(world, command):
+    """A fresh copy of the repository's docs, experiments, benchmarks and results (the previous one
+    for a --resume), with the checkpoints and photos the command reads."""
+    if "--resume" in command and world["last"] is not None:
+        folder = world["last"]
+    else:
+        folder = Path(world["root"]) / f"ws{len(list(Path(world['root']).glob('ws*')))}"
+        for name in COPIED:
+            shutil.copytree(REPO / name, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
+    world["last"] = folder
+    words = command.split()
+    for i, word in enumerate(words):
+        target = folder / word
+        if target.exists() or (i and words[i - 1] in ("--out", "--annotate")):
+            continue
+        if word.endswith(".npz"):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(world["checkpoint"], target)
+        elif word.endswith((".jpg", ".png")) and ("predict" in words or words[i - 1] == "--photo"):
+            from PIL import Image
+            target.parent.mkdir(parents=True, exist_ok=True)
+            Image.open(world["photo"]).convert("RGB").save(target)
+    return folder
+
+
+@pytest.mark.parametrize("doc, number, command", CASES,
+                         ids=[f"{d.relative_to(REPO)}:{n}" for d, n, _ in CASES])
+def test_documented_command_runs(world, doc, number, command):
+    for pattern, reason in SKIP:
+        if re.search(pattern, command):
+            pytest.skip(f"{doc.name}: `{command}`: {reason}")
+    command = rewrite(command, world["fer"])
+    if command in world["seen"]:
+        first, world["last"] = world["seen"][command]
+        pytest.skip(f"{doc.name}: `{command}`: the same command as {first}, which ran")
+    folder = workspace(world, command)
+    world["seen"][command] = (f"{doc.name}:{number}", folder)
+    done = subprocess.run(["bash", "-c", command], cwd=folder, env=world["env"], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, (f"{doc.name}:{number}: `{command}` exited {done.returncode}\n"
+                                  f"{done.stdout[-1500:]}\n{done.stderr[-2500:]}")
