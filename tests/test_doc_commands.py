@@ -16,8 +16,9 @@ and results, with ``minicnn`` meaning this checkout, on small data:
   ``--subset``, and a resume trains a second epoch), and fewer images and
   dream steps for ``explain``.
 
-A command with ``--resume`` continues in the folder of the command before it;
-every other command starts in a fresh copy. Commands that cannot run here
+A command with ``--resume`` continues in the folder of the command before it
+(a chain); every other command starts in a fresh copy. Two chains run at a
+time, each process on one core (``OMP_NUM_THREADS=1``). Commands that cannot run here
 (a GPU, a Dask cluster, installing packages, the test suite itself) or that
 take more than a minute even at small sizes are skipped with the reason
 (``pytest -rs`` lists them).
@@ -27,6 +28,7 @@ import re
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -82,11 +84,12 @@ def shell_commands(path):
 
 
 CASES = [(doc, number, command) for doc in DOCS for number, command in shell_commands(doc)]
+MARKS = {".csv.xz": "@FER_CSV@", "-images.zip": "@FER_ZIP@"}
 
 
-def rewrite(command, fer):
-    """The command as the test runs it: small FER-2013 files, --quick and small sizes where offered."""
-    command = FER_PATH.sub(lambda m: str(fer["csv" if m.group(1) == ".csv.xz" else "zip"]), command)
+def rewrite(command):
+    """The command as the test runs it: small FER-2013 files (marked), --quick and small sizes where offered."""
+    command = FER_PATH.sub(lambda m: MARKS[m.group(1)], command)
     if QUICK.search(command) and "--quick" not in command:
         # --quick sets the sizes; a resume trains one epoch more than the run it continues
         command = re.sub(r" --(subset|epochs) \d+", "", command) + (" --epochs 2" if "--resume" in command else "")
@@ -96,70 +99,121 @@ def rewrite(command, fer):
     return command
 
 
+def plan(cases):
+    """Per case ``("skip", reason)`` or ``("run", command, chain)``: a command with --resume joins the
+    chain (one folder, run in order) of the command before it; a command seen before is not run again."""
+    plans, seen, chain, chains = [], {}, None, 0
+    for doc, number, command in cases:
+        reason = next((r for pattern, r in SKIP if re.search(pattern, command)), None)
+        if reason:
+            plans.append(("skip", f"{doc.name}: `{command}`: {reason}"))
+            continue
+        command = rewrite(command)
+        if command in seen:
+            first, chain = seen[command]
+            plans.append(("skip", f"{doc.name}: `{command}`: the same command as {first}, which ran"))
+            continue
+        if "--resume" not in command or chain is None:
+            chain, chains = chains, chains + 1
+        seen[command] = (f"{doc.name}:{number}", chain)
+        plans.append(("run", command, chain))
+    return plans
+
+
+PLANS = plan(CASES)
+
+
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    """Small FER-2013 files, a tiny checkpoint, a photo, a `minicnn` of this checkout, the environment."""
+def runner(tmp_path_factory):
+    """Small FER-2013 files, a tiny checkpoint, a photo, a `minicnn` of this checkout; runs the chains."""
     root = tmp_path_factory.mktemp("doc-commands")
     data = small_dataset(n_train=70, n_val=35, n_test=35)
     (root / "fer").mkdir()
-    fer = {"csv": write_csv(root / "fer" / "fer2013.csv.xz", data),
-           "zip": zip_layout(write_layout(root / "layout", data), root / "fer" / "fer2013-images.zip")}
+    fer = {"@FER_CSV@": write_csv(root / "fer" / "fer2013.csv.xz", data),
+           "@FER_ZIP@": zip_layout(write_layout(root / "layout", data), root / "fer" / "fer2013-images.zip")}
     bin_dir = root / "bin"
     bin_dir.mkdir()
     (bin_dir / "minicnn").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m minicnn "$@"\n')
     (bin_dir / "minicnn").chmod(0o755)
     (bin_dir / "python").symlink_to(sys.executable)
-    env = {k: v for k, v in os.environ.items() if k not in ("MINICNN_BACKEND", "OMP_NUM_THREADS")}
+    env = {k: v for k, v in os.environ.items() if k != "MINICNN_BACKEND"}
     env.update(PATH=f"{bin_dir}{os.pathsep}{env['PATH']}", PYTHONPATH=str(REPO), MPLBACKEND="Agg",
-               MINICNN_FER2013=str(fer["csv"]), MINICNN_CACHE_DIR=str(root / "cache"))
+               OMP_NUM_THREADS="1", MINICNN_FER2013=str(fer["@FER_CSV@"]), MINICNN_CACHE_DIR=str(root / "cache"))
     done = subprocess.run(["minicnn", "train", "--model", "c4k3-bn-p2 c4k3-p2 c4k3-p2 | f8", "--quick",
                            "--quiet", "--out", str(root / "tiny")], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     from PIL import Image
     from skimage import data as skdata
     Image.fromarray(skdata.astronaut()).save(root / "photo.png")
-    return {"root": root, "fer": fer, "env": env, "checkpoint": root / "tiny" / "best.npz",
-            "photo": root / "photo.png", "last": None, "seen": {}}
+    with Runner(root, fer, env, root / "tiny" / "best.npz", root / "photo.png") as r:
+        yield r
 
 
-def workspace(world, command):
-    """A fresh copy of the repository's docs, experiments, benchmarks and results (the previous one
-    for a --resume), with the checkpoints and photos the command reads."""
-    if "--resume" in command and world["last"] is not None:
-        folder = world["last"]
-    else:
-        folder = Path(world["root"]) / f"ws{len(list(Path(world['root']).glob('ws*')))}"
+class Runner:
+    """Runs the chains of PLANS on two threads (one core each): the one a test asks for and the next."""
+
+    def __init__(self, root, fer, env, checkpoint, photo):
+        self.root, self.fer, self.env, self.checkpoint, self.photo = root, fer, env, checkpoint, photo
+        self.chains = {}
+        for index, p in enumerate(PLANS):
+            if p[0] == "run":
+                self.chains.setdefault(p[2], []).append(index)
+        self.pool = ThreadPoolExecutor(max_workers=2)
+        self.futures = {}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.pool.shutdown(cancel_futures=True)
+
+    def result(self, index):
+        """The finished process of case ``index`` (its chain started now, the next one beside it)."""
+        chain = PLANS[index][2]
+        for c in (chain, chain + 1):
+            if c in self.chains and c not in self.futures:
+                self.futures[c] = self.pool.submit(self._run_chain, c)
+        return self.futures[chain].result()[index]
+
+    def _run_chain(self, chain):
+        folder = self.root / f"chain{chain}"
         for name in COPIED:
             shutil.copytree(REPO / name, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
-    world["last"] = folder
-    words = command.split()
-    for i, word in enumerate(words):
-        target = folder / word
-        if target.exists() or (i and words[i - 1] in ("--out", "--annotate")):
-            continue
-        if word.endswith(".npz"):
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(world["checkpoint"], target)
-        elif word.endswith((".jpg", ".png")) and ("predict" in words or words[i - 1] == "--photo"):
-            from PIL import Image
-            target.parent.mkdir(parents=True, exist_ok=True)
-            Image.open(world["photo"]).convert("RGB").save(target)
-    return folder
+        done = {}
+        for index in self.chains[chain]:
+            command = PLANS[index][1]
+            for mark, path in self.fer.items():
+                command = command.replace(mark, str(path))
+            self._inputs(folder, command)
+            try:
+                done[index] = subprocess.run(["bash", "-c", command], cwd=folder, env=self.env,
+                                             capture_output=True, text=True, timeout=300)
+            except subprocess.TimeoutExpired as exc:
+                done[index] = subprocess.CompletedProcess(command, "timeout", exc.stdout or "", "ran 300 s")
+        return done
+
+    def _inputs(self, folder, command):
+        """The checkpoints and photos ``command`` reads that no earlier command of its chain wrote."""
+        from PIL import Image
+        words = command.split()
+        for i, word in enumerate(words):
+            target = folder / word
+            if target.exists() or (i and words[i - 1] in ("--out", "--annotate")):
+                continue
+            if word.endswith(".npz"):
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(self.checkpoint, target)
+            elif word.endswith((".jpg", ".png")) and ("predict" in words or words[i - 1] == "--photo"):
+                target.parent.mkdir(parents=True, exist_ok=True)
+                Image.open(self.photo).convert("RGB").save(target)
 
 
-@pytest.mark.parametrize("doc, number, command", CASES,
+@pytest.mark.parametrize("index", range(len(CASES)),
                          ids=[f"{d.relative_to(REPO)}:{n}" for d, n, _ in CASES])
-def test_documented_command_runs(world, doc, number, command):
-    for pattern, reason in SKIP:
-        if re.search(pattern, command):
-            pytest.skip(f"{doc.name}: `{command}`: {reason}")
-    command = rewrite(command, world["fer"])
-    if command in world["seen"]:
-        first, world["last"] = world["seen"][command]
-        pytest.skip(f"{doc.name}: `{command}`: the same command as {first}, which ran")
-    folder = workspace(world, command)
-    world["seen"][command] = (f"{doc.name}:{number}", folder)
-    done = subprocess.run(["bash", "-c", command], cwd=folder, env=world["env"], capture_output=True,
-                          text=True, timeout=300)
-    assert done.returncode == 0, (f"{doc.name}:{number}: `{command}` exited {done.returncode}\n"
-                                  f"{done.stdout[-1500:]}\n{done.stderr[-2500:]}")
+def test_documented_command_runs(runner, index):
+    if PLANS[index][0] == "skip":
+        pytest.skip(PLANS[index][1])
+    doc, number, _ = CASES[index]
+    done = runner.result(index)
+    assert done.returncode == 0, (f"{doc.name}:{number}: `{done.args[-1] if isinstance(done.args, list) else done.args}`"
+                                  f" exited {done.returncode}\n{done.stdout[-1500:]}\n{done.stderr[-2500:]}")

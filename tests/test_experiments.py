@@ -4,7 +4,6 @@ Report tests use fabricated metrics.json files that say so in their data
 source; the pipeline and its front ends have their own tests
 (test_pipeline.py, test_cli_train.py).
 """
-import json
 import math
 from pathlib import Path
 
@@ -146,3 +145,19 @@ def test_a_difference_within_twice_its_standard_error_is_no_clear_difference():
     assert difference_verdict(0.60, 0.55, 3589)[0] == "no, it is worse"
     word, delta, margin = difference_verdict(0.5, 0.5, 100)
     assert delta == 0 and margin == pytest.approx(2 * math.sqrt(2 * 0.25 / 100))
+
+
+def test_a_run_that_departs_from_the_protocol_is_listed_with_its_changes(tmp_path):
+    runs = [fabricated_run("shallow", 0.5, 0.5, flips="double")]
+    report = build_report(collect_runs(write_fixture_runs(tmp_path, runs)))
+    row = next(line for line in report.splitlines() if line.startswith("| shallow CNN |"))
+    assert "full (the paper's); changed: flips random -> double" in row
+
+
+def test_a_metrics_file_of_another_schema_is_skipped_with_one_line(tmp_path, capsys):
+    old = tmp_path / "shallow-old"
+    old.mkdir()
+    (old / "metrics.json").write_text('{"schema": 1, "model": "shallow"}')
+    assert collect_runs(tmp_path) == []
+    err = capsys.readouterr().err
+    assert "skipping" in err and "schema 1" in err and err.count("\n") == 1

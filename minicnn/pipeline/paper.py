@@ -10,7 +10,10 @@ the run configs ``minicnn/pipeline/configs/*.json``.
 These are reference values to print beside ours; nothing here is ever written
 into a result as if we had measured it.
 """
-from .config import MODEL_NAMES as MODELS   # the four paper models, in the order tables list them
+from .config import MODEL_NAMES
+
+MODELS = MODEL_NAMES
+"""The four paper models, in the order tables list them."""
 
 MODEL_TITLES = {"shallow": "shallow CNN", "deep": "deep CNN",
                 "shallow_hog": "shallow CNN + HOG", "deep_hog": "deep CNN + HOG"}
