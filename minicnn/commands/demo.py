@@ -2,8 +2,8 @@
 
 ``minicnn train`` with other defaults: the shallow model at an eighth of its
 width, a few epochs on 700 synthetic faces, written to ``runs/demo/`` (a
-second demo replaces the first). Small enough to finish in well under a
-minute on a laptop CPU, so that it also serves as the installation check.
+second demo replaces the first). Small enough to finish in about half a
+minute on a 2-core CPU, so that it also serves as the installation check.
 """
 import os
 
@@ -17,7 +17,7 @@ def add_cli(subparsers):
     d = subparsers.add_parser("demo", help="a short training run on the embedded synthetic faces, with plots",
                               description=f"Train the shallow model at {DEFAULTS['width']:g} of its width on "
                                           f"{DEFAULTS['n_train']} synthetic faces for {DEFAULTS['epochs']} epochs "
-                                          "(well under a minute on a laptop CPU), "
+                                          "(about half a minute on a 2-core CPU), "
                                           "print the model summary, progress and final accuracy, and write the "
                                           "run's files to --out (default runs/demo).")
     d.add_argument("--out", help="run folder (default runs/demo)")
