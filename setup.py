@@ -17,7 +17,10 @@ EXTRAS = {
     # On the project's CPU machines install exactly torch==2.13.0 (a local wheel).
     "bench": ["torch==2.13.0"],
 }
-EXTRAS["test"] = sorted({"pytest>=7", *EXTRAS["hog"], *EXTRAS["viz"], *EXTRAS["data"], *EXTRAS["sweep"]})
+# nbclient, nbformat and ipykernel execute the tutorial notebook (docs/tutorial.ipynb) in
+# tests/test_tutorial.py, so the notebook cannot silently stop running.
+EXTRAS["test"] = sorted({"pytest>=7", "nbclient>=0.9", "nbformat>=5.9", "ipykernel>=6", *EXTRAS["hog"],
+                         *EXTRAS["viz"], *EXTRAS["data"], *EXTRAS["sweep"]})
 EXTRAS["all"] = sorted({*EXTRAS["test"]})
 
 setup(
@@ -30,7 +33,9 @@ setup(
     packages=find_packages(include=["minicnn", "minicnn.*"]),
     # The paper's experiment configs travel with the package, so `minicnn experiment` runs from any folder.
     package_data={"minicnn.pipeline": ["configs/*.json"]},
-    install_requires=["numpy>=1.24"],
+    # tqdm draws the training progress bar in terminals and notebooks (a widget there) from one
+    # code path; a small pure-Python package with no dependencies of its own.
+    install_requires=["numpy>=1.24", "tqdm>=4.66"],
     extras_require=EXTRAS,
     entry_points={"console_scripts": ["minicnn=minicnn.commands:main"]},
 )

@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 from minicnn.data import CLASS_NAMES
+from minicnn.errors import DataError, MiniCNNError
 from minicnn.pipeline import paper
 from minicnn.pipeline.config import FLIP_WORDS, load_config
 from minicnn.pipeline.outputs import describe_data, pct, per_class_table, protocol_line, read_metrics
@@ -263,10 +264,20 @@ def build_report(runs):
 
 
 def write_report(results="results"):
-    """Write ``<results>/REPORT.md`` from the runs found there; return its path."""
-    path = Path(results) / REPORT_NAME
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(build_report(collect_runs(results)), encoding="utf-8")
+    """Write ``<results>/REPORT.md`` from the runs found there; return its path.
+
+    DataError (one line, nothing written) when ``results`` is not a folder or
+    holds no readable ``*/metrics.json``: a report of no run is a mistyped path.
+    """
+    results = Path(results)
+    if not results.is_dir():
+        raise DataError(f"{results} is not a folder: pass --results the folder holding <model>-<run>/metrics.json")
+    runs = collect_runs(results)
+    if not runs:
+        raise DataError(f"{results} holds no readable <run>/metrics.json: run `python -m experiments.run` "
+                        "first, or pass --results the folder that holds the runs")
+    path = results / REPORT_NAME
+    path.write_text(build_report(runs), encoding="utf-8")
     return path
 
 
@@ -278,7 +289,11 @@ def add_arguments(parser):
 def main(argv=None):
     args = add_arguments(argparse.ArgumentParser(prog="python -m experiments.report",
                                                  description=__doc__.split("\n\n")[0])).parse_args(argv)
-    print(f"wrote {write_report(args.results)}")
+    try:
+        print(f"wrote {write_report(args.results)}")
+    except MiniCNNError as exc:
+        print(f"experiments.report: error: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -25,3 +25,11 @@ class DataError(MiniCNNError, ValueError):
 
 class BackendError(MiniCNNError, RuntimeError):
     """The requested array backend (NumPy or CuPy) cannot be used here."""
+
+
+class NonFiniteError(MiniCNNError, ArithmeticError):
+    """A number that must be finite is NaN or infinite: a weight, a training loss, a model output."""
+
+
+class ResourceError(MiniCNNError, RuntimeError):
+    """The machine cannot do what was asked: too little memory, or a run folder another run is using."""

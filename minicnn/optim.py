@@ -25,7 +25,10 @@ import math
 
 from .backend import to_device, to_numpy, xp_of
 from .errors import ConfigError, ShapeError
-from .validate import check_number, scalar
+from .validate import check_choice, check_number, scalar
+
+MOMENTUM_FORMS = ("cs231n", "pytorch")
+"""SGD momentum: the learning rate inside the velocity (cs231n) or applied to it (PyTorch); see ``SGD``."""
 
 
 class Optimizer:
@@ -138,39 +141,60 @@ class SGD(Optimizer):
     """Stochastic gradient descent, optionally with classical or Nesterov momentum.
 
     - plain (``momentum=0``):   ``w <- w - lr * g``
-    - classical momentum:       ``v <- mu * v - lr * g``;  ``w <- w + v``
+    - classical momentum, ``form="cs231n"`` (the default):
+      ``v <- mu * v - lr * g``;  ``w <- w + v``
     - Nesterov (``nesterov=True``), the Sutskever/cs231n "lookahead" rewrite in
       terms of the stored parameters (not the lookahead point):
       ``v <- mu * v - lr * g``;  ``w <- w + mu * v - lr * g``
       (equal to ``w <- w - mu * v_prev + (1 + mu) * v``).
+    - ``form="pytorch"``, the form of ``torch.optim.SGD``: the velocity sums
+      raw gradients and the current learning rate scales all of it:
+      ``b <- mu * b + g``;  ``w <- w - lr * b``, or with Nesterov
+      ``w <- w - lr * (g + mu * b)``.
 
-    ``v`` starts at zero; ``mu`` is ``momentum`` in [0, 1).
+    At a constant learning rate the two forms take identical steps
+    (``v = -lr * b``). They differ when a schedule changes ``lr``: the cs231n
+    velocity still carries the old rate, so after a drop from 0.1 to 0.01 the
+    steps shrink gradually (over about 1 / (1 - mu) steps), while PyTorch's
+    shrink at once. Compare with PyTorch runs using ``form="pytorch"``.
+
+    ``v`` (``b``) starts at zero; ``mu`` is ``momentum`` in [0, 1).
     """
 
     name = "sgd"
-    hyper = ("momentum", "nesterov")
+    hyper = ("momentum", "nesterov", "form")
 
-    def __init__(self, lr, momentum=0.0, nesterov=False):
+    def __init__(self, lr, momentum=0.0, nesterov=False, form="cs231n"):
         super().__init__(lr)
         self.momentum = check_number("SGD", "momentum", momentum, low=0, high=1, high_open=True)
         self.nesterov = bool(nesterov)
+        self.form = check_choice("SGD", "form", form, MOMENTUM_FORMS)
         if self.nesterov and self.momentum == 0.0:
             raise ConfigError("SGD: nesterov=True needs momentum > 0 (e.g. momentum=0.9)")
         self.slots = ("v",) if self.momentum else ()
         self._state = {slot: {} for slot in self.slots}
 
     def _update(self, w, g, state):
-        if not self.momentum:
+        mu = self.momentum
+        if not mu:
             w -= self.lr * g
             return
         v = state["v"]
-        v *= self.momentum
-        v -= self.lr * g
+        v *= mu
+        if self.form == "cs231n":
+            v -= self.lr * g
+            if self.nesterov:
+                w += mu * v
+                w -= self.lr * g
+            else:
+                w += v
+            return
+        v += g
         if self.nesterov:
-            w += self.momentum * v
             w -= self.lr * g
+            w -= (self.lr * mu) * v
         else:
-            w += v
+            w -= self.lr * v
 
 
 class RMSprop(Optimizer):
@@ -252,7 +276,8 @@ def make_optimizer(name, **kwargs):
 
     ``kwargs`` are the class's arguments (``lr`` is required), e.g.
     ``make_optimizer("nesterov", lr=0.01, momentum=0.95)``. "momentum" is SGD
-    with momentum 0.9 by default, "nesterov" the same with Nesterov momentum.
+    with momentum 0.9 by default, "nesterov" the same with Nesterov momentum;
+    both take ``form="pytorch"`` for ``torch.optim.SGD``'s form (see ``SGD``).
     """
     key = str(name).strip().lower()
     if key not in OPTIMIZERS:

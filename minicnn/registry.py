@@ -11,7 +11,10 @@ An entry (``LayerKind``) says, for one kind of layer:
   of value it takes, its place in the block and its layer name;
 - ``cases``: its gradient-check cases (what ``minicnn gradcheck`` runs);
 - ``torch``: the dotted name of its PyTorch counterpart, which tests and
-  benchmarks resolve where PyTorch is installed (``minicnn`` never imports it).
+  benchmarks resolve where PyTorch is installed (``minicnn`` never imports it);
+- ``reference`` (optional): a slower, readable (forward, backward) pair that
+  computes the same thing as the fast pair, e.g. convolution's loops;
+  ``minicnn check-backends`` compares the two.
 
 Adding a layer kind is one file of functions in ``minicnn/layers/`` plus one
 ``register(...)`` call here: the grammar, the JSON configs, gradient checks,
@@ -24,6 +27,7 @@ from typing import Callable
 import numpy as np
 
 from . import layers as L, nn
+from .layers.pool import _maxpool_forward_general
 from .errors import ConfigError
 from .gradcheck import GradcheckCase
 
@@ -65,6 +69,7 @@ class LayerKind:
     cases: Callable
     make: Callable | None = None
     options: tuple = field(default=())
+    reference: tuple | None = None
 
 
 KINDS = {}
@@ -169,7 +174,7 @@ def _conv_cases(rng):
 
 register(LayerKind(
     "conv", "2-D convolution by im2col (a naive loop reference beside it)", L.conv_forward, L.conv_backward,
-    "torch.nn.Conv2d", _conv_cases))
+    "torch.nn.Conv2d", _conv_cases, reference=(L.conv_forward_naive, L.conv_backward_naive)))
 
 
 def _norm_cases(name, forward, backward, x_shape):
@@ -246,7 +251,8 @@ register(LayerKind(
     "maxpool", "max over size x size windows (stride = size in the grammar)", L.maxpool_forward,
     L.maxpool_backward, "torch.nn.MaxPool2d", _pool_cases("maxpool", L.maxpool_forward, L.maxpool_backward),
     make=tiling_pool("maxpool", L.maxpool_forward, L.maxpool_backward),
-    options=(Option("conv", "pool", "p", "int", POOL, "pool{i}"),)))
+    options=(Option("conv", "pool", "p", "int", POOL, "pool{i}"),),
+    reference=(_maxpool_forward_general, L.maxpool_backward)))
 
 register(LayerKind(
     "avgpool", "mean over size x size windows (stride = size in the grammar)", L.avgpool_forward,

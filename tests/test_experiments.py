@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from experiments.report import build_report, collect_runs, difference_verdict, write_report
+from experiments.report import main as report_main
 from minicnn.commands import main
 from minicnn.pipeline.config import load_config, plan_run
 from minicnn.pipeline.outputs import SCHEMA, read_metrics, split_metrics, write_metrics
@@ -84,6 +85,25 @@ def write_fixture_runs(results, runs):
         folder.mkdir(parents=True)
         write_metrics(folder / "metrics.json", run)
     return results
+
+
+@pytest.mark.parametrize("layout, message", [
+    (lambda root: None, "resultz is not a folder"),
+    (lambda root: root.mkdir(), "resultz holds no readable <run>/metrics.json"),
+    (lambda root: (root / "a").mkdir(parents=True) or (root / "a" / "metrics.json").write_text("{}"),
+     "holds no readable"),
+    (lambda root: root.mkdir() or (root / "notes.txt").write_text("x"), "holds no readable"),
+], ids=["missing", "empty", "unreadable-run", "no-runs"])
+def test_report_of_a_mistyped_or_empty_results_folder_is_refused_and_writes_nothing(tmp_path, capsys, layout,
+                                                                                      message):
+    root = tmp_path / "resultz"
+    layout(root)
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    assert report_main(["--results", str(root)]) == 1
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]        # after any "skipping <unreadable file>" notes
+    assert message in last and last.startswith("experiments.report: error:") and "Traceback" not in err
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
 
 
 def test_report_sets_our_numbers_beside_the_papers(tmp_path):

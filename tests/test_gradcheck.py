@@ -7,8 +7,9 @@ from minicnn.commands import main
 from minicnn.errors import ConfigError
 from minicnn.gradcheck import (GradcheckCase, check_function, check_layer, check_loss, 
                                numerical_gradient)
-from minicnn.layers import (affine_backward, affine_forward, maxpool_backward, maxpool_forward, 
-                            relu_backward, relu_forward, softmax_cross_entropy)
+from minicnn.layers import (affine_backward, affine_forward, batchnorm_backward, batchnorm_forward,
+                            maxpool_backward, maxpool_forward, relu_backward, relu_forward, softmax_cross_entropy,
+                            spatial_batchnorm_backward, spatial_batchnorm_forward)
 
 
 def test_numerical_gradient_of_a_scalar_function(xp, rng):
@@ -103,6 +104,109 @@ def test_errors_within_rounding_noise_pass_and_are_counted(xp, rng):
     assert report.row("x").at_noise > 0
     wrong = check_function(lambda: float((x ** 2).sum()) + 1e6, {"x": x}, {"x": 2.01 * x})
     assert not wrong.passed
+
+
+def batchnorm_with_beta(xp, beta):
+    r = np.random.default_rng(3)
+    return (dict(x=xp.asarray(r.standard_normal((8, 2, 16, 16))), gamma=xp.asarray(r.standard_normal(2)),
+                 beta=xp.full(2, beta)),
+            dict(running_mean=xp.zeros(2), running_var=xp.ones(2), train=True))
+
+
+def test_large_outputs_do_not_excuse_a_wrong_gradient(xp):
+    # Issue 18: with beta = 1e4 every output is about 1e4 and each finite difference
+    # carries 1e4 times more rounding; dx off by 0.1 % must still fail.
+    def off_by_a_thousandth(dout, cache):
+        dx, dgamma, dbeta = spatial_batchnorm_backward(dout, cache)
+        return dx * 1.001, dgamma, dbeta
+
+    inputs, config = batchnorm_with_beta(xp, 1e4)
+    report = check_layer(spatial_batchnorm_forward, off_by_a_thousandth, inputs, config, max_elements=60)
+    assert not report.passed and not report.row("x").passed
+    assert report.row("gamma").passed and report.row("beta").passed
+    assert report.row("x").dir_rel_error == pytest.approx(5e-4, rel=0.01)    # 1.001 against 1: 1e-3 / 2
+    assert "along v the gradient is off" in str(report)
+
+
+def test_large_outputs_pass_when_the_gradient_is_right_and_the_report_shows_the_noise(xp):
+    inputs, config = batchnorm_with_beta(xp, 1e4)
+    report = check_layer(spatial_batchnorm_forward, spatial_batchnorm_backward, inputs, config, max_elements=60)
+    assert report.passed, str(report)
+    x = report.row("x")
+    assert x.at_noise > 0                                  # single elements cannot resolve 1e-7 here ...
+    assert x.dir_rel_error < 1e-7 < x.dir_noise < 1e-4     # ... the direction can, to better than 1e-4
+    assert "along v" in str(report) and "noise" in str(report)
+
+
+def test_outputs_too_large_for_finite_differences_are_inconclusive_not_passed(xp):
+    # beta = 1e8: rounding alone hides relative errors of 1e-2; a right gradient cannot be told
+    # from a wrong one, so the row fails and says why.
+    inputs, config = batchnorm_with_beta(xp, 1e8)
+    report = check_layer(spatial_batchnorm_forward, spatial_batchnorm_backward, inputs, config, max_elements=30)
+    assert not report.passed
+    for row in report.rows:
+        assert not row.passed and row.dir_noise > 1e-4 and "inconclusive" in row.note
+
+
+def test_a_gradient_that_is_zero_everywhere_is_checked_element_by_element(xp):
+    x = xp.asarray(-1 - np.abs(np.random.default_rng(0).standard_normal(10)))     # ReLU's dead side
+    report = check_layer(relu_forward, relu_backward, dict(x=x))
+    assert report.passed and np.isnan(report.row("x").dir_rel_error)           # nothing to move along
+    assert not check_layer(relu_forward, lambda dout, cache: dout, dict(x=x)).passed
+
+
+def test_a_bias_before_batch_norm_passes_as_zero_within_noise(xp, rng):
+    # Batch norm removes any per-feature constant: d/db of bn(x + b) is 0, and the
+    # differences find nothing but rounding. The row passes and says so.
+    def forward(x, b):
+        out, cache, _ = batchnorm_forward(x + b, xp.ones(3), xp.zeros(3), xp.zeros(3), xp.ones(3), True)
+        return out, cache
+
+    def backward(dout, cache):
+        dx = batchnorm_backward(dout, cache)[0]
+        return dx, dx.sum(axis=0)
+
+    report = check_layer(forward, backward, dict(x=xp.asarray(rng.standard_normal((6, 3))), b=xp.zeros(3)))
+    assert report.passed, str(report)
+    assert "zero within noise" in report.row("b").note
+    wrong = check_layer(forward, lambda dout, cache: (backward(dout, cache)[0], xp.ones(3)),
+                        dict(x=xp.asarray(rng.standard_normal((6, 3))), b=xp.zeros(3)))
+    assert not wrong.row("b").passed
+
+
+def test_a_gradient_far_smaller_than_the_others_is_held_to_their_floor(xp, rng):
+    # d/dt is 1e-7 of d/dx: relative to itself its differences are noisy, relative to the
+    # check's largest derivative (SCALE_FLOOR of it) they are exact to ~1e-10: not inconclusive.
+    def forward(x, t):
+        return x + 1e-7 * t * x * x, (x, t)
+
+    def backward(dout, cache):
+        x, t = cache
+        return dout * (1 + 2e-7 * t * x), 1e-7 * (dout * x * x).sum(keepdims=True).reshape(1)
+
+    inputs = dict(x=xp.asarray(rng.standard_normal(20)), t=xp.asarray([0.5]))
+    report = check_layer(forward, backward, inputs)
+    assert report.passed and report.row("t").dir_noise < 1e-4, str(report)
+    assert not check_layer(forward, lambda d, c: (backward(d, c)[0], 3 * backward(d, c)[1]), inputs).passed
+
+
+def test_a_wrong_gradient_in_one_element_fails_element_by_element(xp, rng):
+    def one_wrong(dout, cache):
+        dx, dw, db = affine_backward(dout, cache)
+        dw = dw.copy()
+        dw[2, 3] += 1e-4 * float(abs(dw).max())
+        return dx, dw, db
+
+    report = check_layer(affine_forward, one_wrong, affine_inputs(xp, rng))
+    assert not report.row("w").passed and report.row("w").worst_index == (2, 3)
+
+
+def test_inputs_of_size_1e_4_are_stepped_by_a_proportionally_smaller_h(xp, rng):
+    # Values 1e-4 apart in a max-pool window: a step of 1e-5 would cross ties
+    # everywhere; h scaled by the input's RMS does not, and no element is a kink.
+    x = xp.asarray(rng.standard_normal((2, 2, 6, 6)) * 1e-4)
+    report = check_layer(maxpool_forward, maxpool_backward, dict(x=x), config=dict(size=3, stride=1))
+    assert report.passed and report.row("x").skipped == 0, str(report)
 
 
 def test_random_subset_mode_checks_only_max_elements(xp, rng):

@@ -52,9 +52,11 @@ def test_eval_mode_uses_the_running_statistics_and_returns_them_unchanged(xp, rn
 @pytest.mark.parametrize("train", [True, False])
 @pytest.mark.parametrize("n, d", [(4, 3), (8, 5), (13, 1)])
 def test_batchnorm_backward_matches_numerical_gradients(xp, rng, train, n, d):
+    # seed=1: the checker's upstream gradient must not repeat x's draws (rng is seeded 0 too): a
+    # dout linear in x lies in the kernel of train-mode batch norm's Jacobian, and dx would be ~0.
     x = xp.asarray(rng.standard_normal((n, d)) * 2 + 1)
     report = check_layer(batchnorm_forward, batchnorm_backward, dict(x=x, **bn_args(xp, rng, d)),
-                         dict(train=train, **stats(xp, rng, d)))
+                         dict(train=train, **stats(xp, rng, d)), seed=1)
     assert report.passed, str(report)
 
 
@@ -63,7 +65,8 @@ def test_batchnorm_backward_matches_numerical_gradients(xp, rng, train, n, d):
 def test_spatial_batchnorm_backward_matches_numerical_gradients(xp, rng, train, shape):
     x = xp.asarray(rng.standard_normal(shape))
     report = check_layer(spatial_batchnorm_forward, spatial_batchnorm_backward,
-                         dict(x=x, **bn_args(xp, rng, shape[1])), dict(train=train, **stats(xp, rng, shape[1])))
+                         dict(x=x, **bn_args(xp, rng, shape[1])), dict(train=train, **stats(xp, rng, shape[1])),
+                         seed=1)                         # dout not x's draws again: see the test above
     assert report.passed, str(report)
 
 

@@ -44,6 +44,26 @@ def test_nesterov_uses_the_lookahead_rewrite(xp):
     np.testing.assert_allclose(np.concatenate(ws), [0.81, 0.539])
 
 
+def test_the_cs231n_velocity_keeps_the_old_learning_rate_and_pytorchs_does_not(xp):
+    # mu = 0.9, g = 1 twice, lr 1 then 0.1, w = 0
+    # cs231n:  v = -1, w = -1;  v = 0.9 * -1 - 0.1 * 1 = -1.0,  w = -2.0   (the old rate lingers)
+    # pytorch: b = 1,  w = -1;  b = 0.9 * 1 + 1 = 1.9, w = -1 - 0.1 * 1.9 = -1.19
+    for form, second in (("cs231n", -2.0), ("pytorch", -1.19)):
+        opt, params = SGD(lr=1.0, momentum=0.9, form=form), {"w": xp.zeros(1)}
+        opt.step(params, {"w": xp.ones(1)})
+        opt.lr = 0.1
+        opt.step(params, {"w": xp.ones(1)})
+        np.testing.assert_allclose(backend.to_numpy(params["w"]), [second], err_msg=form)
+
+
+@pytest.mark.parametrize("name", ["momentum", "nesterov"])
+def test_the_two_forms_agree_at_a_constant_learning_rate(xp, rng, name):
+    grads = rng.normal(size=(6, 5))
+    ours = [run_steps(make_optimizer(name, lr=0.05, form=form), xp, np.ones(5), grads)
+            for form in ("cs231n", "pytorch")]
+    np.testing.assert_allclose(ours[0], ours[1], rtol=1e-12)
+
+
 def test_rmsprop_divides_by_running_rms(xp):
     # lr = 0.01, decay = 0.9, w = 1
     # g = 2: c = 0.1 * 4 = 0.4          w = 1 - 0.02 / sqrt(0.4)       = 0.96837722
@@ -92,7 +112,7 @@ def test_parameters_without_gradient_are_left_alone(xp):
 
 
 @pytest.mark.parametrize("name,kwargs", [
-    ("sgd", {}), ("momentum", {"momentum": 0.8}), ("nesterov", {}),
+    ("sgd", {}), ("momentum", {"momentum": 0.8}), ("nesterov", {}), ("nesterov", {"form": "pytorch"}),
     ("rmsprop", {"decay": 0.9}), ("adam", {"beta1": 0.8, "beta2": 0.99})])
 def test_state_round_trip_through_npz_continues_identically(xp, rng, tmp_path, name, kwargs):
     shapes = {"conv1.W": (2, 1, 3, 3), "conv1.b": (2,), "fc/W": (5, 3)}
@@ -171,7 +191,29 @@ def test_matches_pytorch_on_random_steps(rng):
                                    err_msg=name)
 
 
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_pytorch_form_matches_torch_sgd_under_a_changing_learning_rate(rng, nesterov):
+    torch = pytest.importorskip("torch")
+    w0, grads = rng.normal(size=(3, 4)), rng.normal(size=(8, 3, 4))
+    rates = [0.1, 0.1, 0.05, 0.05, 0.01, 0.3, 0.3, 0.001]            # a schedule, however odd
+    params = {"w": w0.copy()}
+    opt = make_optimizer("nesterov" if nesterov else "momentum", lr=rates[0], momentum=0.8, form="pytorch")
+    tw = torch.tensor(w0.copy(), requires_grad=True)
+    topt = torch.optim.SGD([tw], lr=rates[0], momentum=0.8, nesterov=nesterov)
+    cs231n = {"w": w0.copy()}
+    other = make_optimizer("nesterov" if nesterov else "momentum", lr=rates[0], momentum=0.8)
+    for lr, g in zip(rates, grads):
+        opt.lr = other.lr = topt.param_groups[0]["lr"] = lr
+        opt.step(params, {"w": g})
+        other.step(cs231n, {"w": g})
+        tw.grad = torch.tensor(g)
+        topt.step()
+    np.testing.assert_allclose(params["w"], tw.detach().numpy(), rtol=1e-12, atol=1e-14)
+    assert np.abs(cs231n["w"] - tw.detach().numpy()).max() > 1e-2     # the default form differs here
+
+
 @pytest.mark.parametrize("call,match", [
+    (lambda: make_optimizer("momentum", lr=0.1, form="keras"), "form must be one of cs231n, pytorch"),
     (lambda: make_optimizer("adagrad", lr=0.1), "choose one of sgd, momentum, nesterov, rmsprop, adam"),
     (lambda: make_optimizer("adam"), "lr"),
     (lambda: make_optimizer("adam", lr=0.1, momentum=0.9), "does not take momentum"),

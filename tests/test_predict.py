@@ -71,7 +71,7 @@ def test_annotate_draws_the_boxes_on_a_copy_of_the_photo(capsys, files, tmp_path
 
 @pytest.mark.parametrize("photo, message", [
     ("blank.png", "no face found in"),
-    ("notes.txt", "cannot read"),
+    ("notes.txt", "cannot decode"),
     ("missing.jpg", "does not exist"),
 ])
 def test_a_photo_without_a_face_or_not_an_image_gets_one_clear_line(capsys, files, photo, message):

@@ -45,26 +45,17 @@ def read_image(path):
     """The photo at ``path`` as an ``(H, W, 3)`` uint8 RGB array.
 
     Any format Pillow reads (JPEG, PNG, BMP, GIF, TIFF, WebP, ...), colour or
-    grayscale; EXIF orientation is applied so phone photos stand upright.
-    Raises DataError with one line when the file is missing or not an image.
+    grayscale, 16-bit grey scaled to 8 bits; EXIF orientation is applied so
+    phone photos stand upright. Raises DataError with one line when the file
+    is missing, not an image, or larger than ``minicnn.data.imagefile.MAX_PIXELS``
+    (checked before decoding).
     """
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from ..data.imagefile import decode_image
 
     path = Path(path)
     if not path.is_file():
         raise DataError(f"image {path} does not exist: give the path of a photo (JPEG, PNG, ...)")
-    try:
-        with Image.open(path) as im:
-            im = ImageOps.exif_transpose(im)
-            if im.mode in ("I", "I;16", "I;16B", "F"):  # 16-bit / float grey: rescale to 8 bits
-                a = np.asarray(im, dtype=np.float64)
-                span = a.max() - a.min()
-                a = np.zeros_like(a) if span == 0 else (a - a.min()) / span * 255
-                return np.repeat(a.round().astype(np.uint8)[..., None], 3, axis=2)
-            return np.asarray(im.convert("RGB"))
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise DataError(f"cannot read {path} as an image ({exc.__class__.__name__}): "
-                        "give a photo in a format Pillow reads (JPEG, PNG, BMP, TIFF, ...)") from exc
+    return decode_image(path, str(path), mode="RGB", upright=True)
 
 
 def to_gray(rgb):

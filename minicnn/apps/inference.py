@@ -20,7 +20,7 @@ import numpy as np
 from .. import backend
 from ..data import CLASS_NAMES, N_CLASSES, load_dataset
 from ..data.preprocess import SCALE, MeanImage
-from ..errors import ShapeError
+from ..errors import NonFiniteError, ShapeError
 
 
 class Classifier:
@@ -113,9 +113,25 @@ class Classifier:
 
     # -- predictions --------------------------------------------------------------
     def proba(self, faces, batch_size=256):
-        """Class probabilities (N, n_classes), host float64, for raw faces (N, H, W)."""
-        return np.asarray(backend.to_numpy(self.model.predict_proba(self.inputs(faces), batch_size)),
-                          dtype=np.float64)
+        """Class probabilities (N, n_classes), host float64, for raw faces (N, H, W).
+
+        Batches are made smaller than ``batch_size`` when the memory
+        pre-flight says they do not fit (the probabilities are the same).
+        NonFiniteError when the model's outputs are NaN or infinite (weights
+        that overflow on these inputs): never a silent ``nan``.
+        """
+        from ..training.preflight import fit_batch
+
+        batch_size = fit_batch(self.model, batch_size)
+        with np.errstate(all="ignore"):          # non-finite outputs are reported below, in one line
+            p = np.asarray(backend.to_numpy(self.model.predict_proba(self.inputs(faces), batch_size)),
+                           dtype=np.float64)
+        bad = ~np.isfinite(p).all(axis=1)
+        if bad.any():
+            raise NonFiniteError(f"{self.name} gives NaN or infinite class probabilities for {int(bad.sum())} of "
+                                 f"{len(p)} face(s): its outputs overflow on them; check the checkpoint "
+                                 "(retrain with a lower learning rate)")
+        return p
 
 
 def load_eval_data(source, n_synthetic=700, seed=0):

@@ -24,6 +24,8 @@ COMMANDS = [
     "ensemble",
     "sweep",
     "gradcheck",
+    "check_backends",
+    "trace",
     "data",
 ]
 

@@ -23,7 +23,7 @@ def run(args):
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     report["members"] = [dict(m, path=str(p)) for m, p in zip(report["members"], args.models)]
-    (out / "ensemble.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out / "ensemble.json").write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
     png = plot_confusion(np.array(report["confusion_test"]), report["class_names"], out / "ensemble_confusion.png",
                          title=f"soft-vote ensemble of {len(classifiers)}: test accuracy "
                                f"{report['ensemble']['test_acc']:.1%}")

@@ -34,7 +34,7 @@ def run(args):
             labels = [" ".join(f"{n} {p:.2f}" for n, p in f.top(clf.class_names, 1)) for f in faces]
             annotate(rgb, [f.box for f in faces], labels, annotation_path(args.annotate, photo, len(args.photos)))
     if args.json:
-        print(json.dumps(to_json(results, errors, clf.class_names, k), indent=2))
+        print(json.dumps(to_json(results, errors, clf.class_names, k), indent=2, allow_nan=False))
     else:
         if results:
             print(format_table(results, clf.class_names, k))

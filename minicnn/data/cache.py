@@ -5,11 +5,15 @@ The folder is ``cache_dir`` when given, else ``$MINICNN_CACHE_DIR``, else
 of what determines their content (for a source file: its absolute path, size,
 modification time and the loader options), so editing or replacing the source
 makes a new entry. Writes go to a temporary file first and are renamed into
-place, so an interrupted run never leaves a half-written entry.
+place, so an interrupted run never leaves a half-written entry. An entry
+damaged anyway (a full disk, a bad sector, a hand edit) is not an error: it is
+removed with a warning and rebuilt from the source (``discard_entry``).
 """
 import hashlib
 import json
 import os
+import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -52,12 +56,23 @@ def entry_path(kind, key, cache_dir=None):
 
 
 def load_entry(path):
-    """The arrays of a cache entry as a dict, or None if it is missing or unreadable."""
+    """The arrays of a cache entry as a dict, or None if it is missing (or damaged: then discarded)."""
+    path = Path(path)
+    if not path.exists():
+        return None
     try:
         with np.load(path, allow_pickle=False) as f:
             return {name: f[name] for name in f.files}
-    except (OSError, ValueError, KeyError, EOFError):
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        discard_entry(path, f"{type(exc).__name__}: {exc}".splitlines()[0])
         return None
+
+
+def discard_entry(path, reason):
+    """Remove the damaged entry ``path`` with a warning saying why; it is rebuilt from its source."""
+    warnings.warn(f"the cache entry {path} is damaged ({reason}); it is removed and rebuilt from the source",
+                  stacklevel=3)
+    Path(path).unlink(missing_ok=True)
 
 
 def save_entry(path, arrays):

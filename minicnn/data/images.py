@@ -7,7 +7,8 @@
 
 ``<class>`` is one of angry, disgust, fear, happy, sad, surprise, neutral (any
 case) or the label digit 0..6; files are .jpg, .jpeg or .png, decoded by Pillow
-to 8-bit grayscale 48x48. The folders may sit below a top-level folder (a zip
+to 8-bit grayscale 48x48 (``minicnn.data.imagefile``: the size is checked
+before any pixel is decoded, 16-bit files are scaled to 8 bits). The folders may sit below a top-level folder (a zip
 of ``fer2013/``). Images are ordered by split, then by the number in the file
 name, then by name, so the zip and the Kaggle CSV give identical arrays.
 
@@ -16,7 +17,6 @@ val/), test/ is split in two halves per class, with a fixed seed: the first
 half of a seeded permutation of each class becomes val. That is said in the
 data set's ``source`` and in a warning.
 """
-import io
 import re
 import warnings
 import zipfile
@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
+from .imagefile import decode_image
 from .messages import Progress
 from .splits import CLASS_NAMES, IMAGE_SHAPE, SPLIT_NAMES, Split
 
@@ -80,7 +81,10 @@ class _FolderReader:
         self.root = root
 
     def read(self, member):
-        return (self.root / member).read_bytes()
+        try:
+            return (self.root / member).read_bytes()
+        except OSError as exc:
+            raise DataError(f"{self.root}: cannot read {member} ({exc.strerror or type(exc).__name__})") from None
 
 
 class _ZipReader:
@@ -158,12 +162,7 @@ def _stratified_halves(labels, seed):
 
 
 def _decode(data, member, path):
-    from PIL import Image, UnidentifiedImageError
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            gray = np.asarray(image.convert("L"))
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        raise DataError(f"{path}: cannot decode the image {member} ({exc})") from None
-    if gray.shape != IMAGE_SHAPE:
-        raise DataError(f"{path}: the image {member} is {gray.shape[1]}x{gray.shape[0]}, expected 48x48")
-    return gray
+        return decode_image(data, f"the image {member}", size=IMAGE_SHAPE)
+    except DataError as exc:
+        raise DataError(f"{path}: {exc}") from None

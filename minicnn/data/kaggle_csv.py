@@ -4,8 +4,10 @@
 (a 48x48 face, row-major), ``Usage`` one of Training / PublicTest / PrivateTest,
 which become the train / val / test splits (the paper's test set is PrivateTest).
 
-Parsing avoids a Python split per row: all pixel strings are joined and read by
-one ``numpy.fromstring`` call; per-row checks (token counts, stray characters)
+Parsing avoids a Python split per row: the pixel strings are joined and read by
+``numpy.fromstring``, a few thousand rows per call, as int64 (which saturates
+where int32 would wrap around: 4294967301 must not become 5), into the uint8
+images; per-row checks (token counts, stray characters)
 use C-level string methods and one vectorized byte scan, and only rows that
 look wrong are examined one by one. Bad rows are reported by their 1-based line
 in the file (line 1 is the header).
@@ -46,9 +48,10 @@ def read_csv(path, skip_bad_rows=False):
         pixel_ok[i] = False
         problems.setdefault(i, problem)
     parsed = np.flatnonzero(pixel_ok)
-    values = _parse_pixels([pixels[i] for i in parsed])
-    for j in np.flatnonzero((values > 255).any(axis=1)):
-        problems.setdefault(parsed[j], f"pixel value {values[j].max()} is outside 0..255")
+    images, too_large = _parse_pixels([pixels[i] for i in parsed])
+    for j in too_large:
+        largest = max(int(token) for token in pixels[parsed[j]].split())   # exact, however long
+        problems.setdefault(parsed[j], f"pixel value {largest} is outside 0..255")
     keep = np.ones(len(frame), dtype=bool)
     if problems:
         first = min(problems)
@@ -58,7 +61,7 @@ def read_csv(path, skip_bad_rows=False):
         keep[list(problems)] = False
         warnings.warn(f"{path}: skipped {len(problems)} bad row(s); the first, line {first + 2}: "
                       f"{problems[first]}", stacklevel=3)
-    images = values[keep[parsed]].astype(np.uint8).reshape(-1, *IMAGE_SHAPE)
+    images = images[keep[parsed]].reshape(-1, *IMAGE_SHAPE)
     split_of = usage.to_numpy()[keep].astype(np.int64)
     labels = labels[keep]
     return {name: Split(images[split_of == k], labels[split_of == k])
@@ -115,8 +118,17 @@ def _pixel_format_problems(pixels):
     return problems
 
 
-def _parse_pixels(pixels):
-    """int32 (N, 2304) from N pixel strings of 2304 non-negative integers each."""
-    if not pixels:
-        return np.zeros((0, N_PIXELS), dtype=np.int32)
-    return np.fromstring(" ".join(pixels), dtype=np.int32, sep=" ").reshape(-1, N_PIXELS)
+def _parse_pixels(pixels, chunk=2048):
+    """uint8 (N, 2304) from N strings of 2304 non-negative integers, and the rows holding a value above 255.
+
+    Read ``chunk`` rows at a time as int64: a value too large for it saturates
+    at its maximum instead of wrapping around, so it cannot pass as 0..255.
+    The rows listed hold wrapped bytes and must not be used.
+    """
+    images = np.empty((len(pixels), N_PIXELS), dtype=np.uint8)
+    too_large = []
+    for start in range(0, len(pixels), chunk):
+        values = np.fromstring(" ".join(pixels[start:start + chunk]), dtype=np.int64, sep=" ").reshape(-1, N_PIXELS)
+        too_large.extend(start + np.flatnonzero((values > 255).any(axis=1)))
+        images[start:start + len(values)] = values
+    return images, too_large

@@ -20,7 +20,7 @@ from . import cache
 from .images import read_images
 from .kaggle_csv import read_csv
 from .messages import say
-from .splits import SPLIT_NAMES, FERDataset, Split, check_splits
+from .splits import IMAGE_SHAPE, SPLIT_NAMES, FERDataset, Split, check_splits
 
 DATA_ENV = "MINICNN_FER2013"
 CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.xz")
@@ -42,7 +42,10 @@ def load_fer2013(path=None, cache_dir=None, skip_bad_rows=False, progress=True, 
         entry = cache.entry_path("fer2013", _source_key(source, kind, skip_bad_rows), cache_dir)
         cached = cache.load_entry(entry)
         if cached is not None:
-            return _dataset_from_arrays(cached, from_cache=True, path=source)
+            try:
+                return _dataset_from_arrays(cached, from_cache=True, path=source)
+            except DataError as exc:
+                cache.discard_entry(entry, str(exc))
     say(f"reading {source} (parsed once, then cached)", progress and kind == "csv")
     if kind == "csv":
         splits = read_csv(source, skip_bad_rows=skip_bad_rows)
@@ -96,7 +99,18 @@ def _dataset_to_arrays(dataset):
 
 
 def _dataset_from_arrays(arrays, from_cache, path):
+    """The data set stored by ``_dataset_to_arrays``; DataError when an array is missing or malformed."""
+    expected = {"source": ("U", 0)}
+    for name in SPLIT_NAMES:
+        expected.update({f"{name}_images": ("u", 3), f"{name}_labels": ("i", 1)})
+    for key, (kind, ndim) in expected.items():
+        value = arrays.get(key)
+        if value is None or value.dtype.kind != kind or value.ndim != ndim:
+            raise DataError(f"{key} is missing or not a {ndim}-d array of kind {kind!r}")
     splits = {name: Split(arrays[f"{name}_images"], arrays[f"{name}_labels"]) for name in SPLIT_NAMES}
+    if any(split.images.shape[1:] != IMAGE_SHAPE for split in splits.values()):
+        raise DataError(f"its images are not {IMAGE_SHAPE[0]}x{IMAGE_SHAPE[1]}")
+    check_splits(splits, "the cache entry")
     return FERDataset(**splits, source=str(arrays["source"]), from_cache=from_cache, path=path)
 
 

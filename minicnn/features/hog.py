@@ -56,7 +56,10 @@ def hog_features(images, orientations=9, pixels_per_cell=(8, 8), cells_per_block
     if entry is not None:
         cached = cache.load_entry(entry)
         if cached is not None:
-            return cached["features"]
+            features = cached.get("features")
+            if getattr(features, "shape", None) == (len(images), dim) and features.dtype == np.float32:
+                return features
+            cache.discard_entry(entry, f"it does not hold float32 features ({len(images)}, {dim})")
     features = np.empty((len(images), dim), dtype=np.float32)
     chunks = [slice(s, s + _CHUNK) for s in range(0, len(images), _CHUNK)]
     workers = n_jobs or os.cpu_count() or 1

@@ -6,6 +6,8 @@
     metrics.py     confusion matrices and per-class accuracy
     progress.py    the progress bar
     hostmem.py     glibc's freed-memory setting for steady NumPy steps
+    preflight.py   a step's memory, measured on the model, against what is free
+    runlock.py     one run per output folder: a lock file with the owner's pid
 """
 from .checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from .trainer import HISTORY_KEYS, Trainer, evaluate, new_history

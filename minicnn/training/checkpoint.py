@@ -20,27 +20,40 @@ dropout positions as ``model_rng``; it still loads for prediction, but a
 training run cannot resume from it exactly (the masks differ), so the trainer
 refuses it.
 
-Writes are atomic: the archive goes to a temporary file in the same folder,
-which then replaces ``path`` with ``os.replace``, so an interrupted save never
-leaves a half-written checkpoint.
+Writes are atomic: the archive goes to a temporary file ``.tmp-<pid>-*.npz``
+in the same folder, which then replaces ``path`` with ``os.replace``, so an
+interrupted save never leaves a half-written checkpoint. The temporary file is
+removed on every exit path of the writer; one orphaned by a killed process
+(its pid no longer running) is removed the next time a checkpoint is written
+to that folder. Checkpoints are created with mode 0666 less the umask (0644
+under the usual umask), like every other output file.
+
+Numbers are checked both ways: a checkpoint whose weights, statistics,
+optimizer state or preprocessing hold NaN or infinity is neither written nor
+loaded (``NonFiniteError``), and a damaged JSON entry is refused in one line
+(``DataError``).
 """
+import contextlib
 import json
 import os
-import tempfile
+import re
+import secrets
 import zipfile
 
 import numpy as np
 
 from .. import __version__, backend
-from ..errors import DataError
+from ..errors import DataError, MiniCNNError, NonFiniteError
 from ..models import Model
+from .runlock import process_alive
 
 FORMAT = "minicnn-checkpoint"
 VERSION = 2
+_TMP = re.compile(r"\.tmp-(\d+)-\w+\.npz$")
 
 
 def _json(obj):
-    return np.array(json.dumps(obj, default=_to_plain))
+    return np.array(json.dumps(obj, default=_to_plain, allow_nan=False))
 
 
 def _to_plain(obj):
@@ -75,20 +88,53 @@ def save_checkpoint(path, model, optimizer=None, schedule=None, trainer=None, hi
     for k, v in (preprocess or {}).items():
         arrays[f"preprocess/{k}"] = np.asarray(backend.to_numpy(v))
     path = os.fspath(path)
+    check_finite(arrays, f"refusing to write {path}")
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=folder)
+    remove_orphans(folder)
+    fd, tmp = _create_temporary(folder)
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    finally:
         if os.path.exists(tmp):
             os.remove(tmp)
-        raise
     return path
+
+
+def _create_temporary(folder):
+    """``(fd, path)`` of a new file ``.tmp-<pid>-<random>.npz`` in ``folder``, mode 0666 less the umask."""
+    while True:
+        tmp = os.path.join(folder, f".tmp-{os.getpid()}-{secrets.token_hex(4)}.npz")
+        try:
+            return os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_BINARY", 0), 0o666), tmp
+        except FileExistsError:
+            continue
+
+
+def remove_orphans(folder):
+    """Remove the temporary checkpoint files in ``folder`` whose writing process no longer runs."""
+    for name in os.listdir(folder):
+        match = _TMP.match(name)
+        if match and not process_alive(int(match.group(1))):
+            try:
+                os.remove(os.path.join(folder, name))
+            except OSError:     # gone meanwhile, or not ours to remove: harmless either way
+                pass
+
+
+def check_finite(arrays, what):
+    """NonFiniteError naming the first floating array of ``arrays`` (name -> array) holding NaN or inf."""
+    for name, value in arrays.items():
+        value = np.asarray(value)
+        if value.dtype.kind in "fc" and not np.isfinite(value).all():
+            bad = value.size - int(np.isfinite(value).sum())
+            raise NonFiniteError(f"{what}: {name} holds {bad} NaN or infinite value(s) of {value.size}; "
+                                 "such numbers come from a diverged run (or a damaged file): use an "
+                                 "earlier checkpoint, or retrain with a lower learning rate")
 
 
 def read_checkpoint(path):
@@ -114,15 +160,18 @@ def read_checkpoint(path):
     if not ok:
         raise DataError(f"{path} is a .npz file but not a minicnn checkpoint (no minicnn 'meta' entry); "
                         "pass a file written by `minicnn train` or save_checkpoint")
-    if meta.get("version", 0) > VERSION:
+    with decoding(path, "meta"):
+        meta["version"] = int(meta.get("version", 1))
+    if meta["version"] > VERSION:
         raise DataError(f"{path} was written by a newer minicnn (checkpoint version {meta['version']}); "
                         "upgrade minicnn to read it")
+    check_finite(raw, f"{path} cannot be used")
     out = {"meta": meta, "model_state": {}, "optimizer": None, "preprocess": {}}
     for key, value in raw.items():
         group, sep, name = key.partition("/")
         if not sep:
             if key != "meta":
-                out[key] = json.loads(str(value))
+                out[key] = _entry(path, key, value)
         elif group == "model":
             out["model_state"][name] = value
         elif group == "optim":
@@ -135,6 +184,31 @@ def read_checkpoint(path):
     return out
 
 
+def _entry(path, key, value):
+    """The decoded JSON entry ``key``; DataError (one line) when it is not valid JSON text."""
+    with decoding(path, key):
+        if value.dtype.kind != "U" or value.ndim != 0:
+            raise ValueError(f"a {value.dtype} array of shape {value.shape}, not JSON text")
+        return json.loads(str(value), parse_constant=_refuse_constant)
+
+
+@contextlib.contextmanager
+def decoding(path, key):
+    """Answer a surprise in entry ``key`` (a missing field, a wrong type, a config that does not build) in one line."""
+    try:
+        yield
+    except DataError:
+        raise
+    except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:   # ConfigError, ShapeError too
+        detail = str(exc) if isinstance(exc, MiniCNNError) else f"{type(exc).__name__}: {exc}"
+        raise DataError(f"{path}: the checkpoint's {key!r} entry is damaged ({detail}); "
+                        "use another checkpoint of the run (last.npz or best.npz)") from None
+
+
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not a finite number")
+
+
 def load_checkpoint(path, xp=None):
     """``(model, extras)`` from a checkpoint: the rebuilt model (on backend ``xp``) and everything else.
 
@@ -144,9 +218,12 @@ def load_checkpoint(path, xp=None):
     (missing entries are None).
     """
     raw = read_checkpoint(path)
-    model = Model(raw["model_config"], xp=xp)
-    model.load_state_dict(raw["model_state"])
-    model.load_layer_state(raw.get("layer_state", {}))
+    with decoding(path, "model_config"):
+        model = Model(raw["model_config"], xp=xp)
+    with decoding(path, "model"):
+        model.load_state_dict(raw["model_state"])
+    with decoding(path, "layer_state"):
+        model.load_layer_state(raw.get("layer_state", {}))
     extras = {k: raw.get(k) for k in ("optimizer", "schedule", "trainer", "history", "preprocess",
                                        "preprocess_info", "run", "meta")}
     return model, extras

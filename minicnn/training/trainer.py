@@ -32,9 +32,19 @@ is read back to the host except every ``log_every`` iterations, when the
 pending minibatch losses are fetched in one transfer for the history and the
 progress bar.
 
-Ctrl-C finishes the current minibatch, writes ``last.npz`` with the position
-inside the epoch, and re-raises KeyboardInterrupt; a second Ctrl-C stops at once.
+Ctrl-C or SIGTERM (what ``kill``, ``timeout`` and job schedulers send) finishes
+the current minibatch, writes ``last.npz`` with the position inside the epoch,
+and raises KeyboardInterrupt; a second signal stops at once.
+
+Guards (none adds a device read inside an epoch): at construction the memory
+pre-flight (``minicnn.training.preflight``) refuses a batch that cannot fit,
+in one line naming the largest that does; ``train()`` holds the run folder's
+lock (``minicnn.training.runlock``), so a second run on ``out_dir`` is refused;
+a NaN or infinite loss (read with the losses the progress bar already fetches)
+stops training with ``NonFiniteError`` before anything else is saved, so the
+last checkpoint written stays the last good one.
 """
+import contextlib
 import math
 import os
 import signal
@@ -44,11 +54,13 @@ import time
 import numpy as np
 
 from .. import backend, layers as L
-from .checkpoint import load_checkpoint, save_checkpoint
-from ..errors import ConfigError, ShapeError
+from . import preflight
+from .checkpoint import decoding, load_checkpoint, save_checkpoint
+from ..errors import ConfigError, NonFiniteError, ShapeError
 from .hostmem import keep_freed_memory
 from ..optim import make_optimizer, optimizer_from_state
 from .progress import ProgressBar
+from .runlock import RunLock
 from .schedules import make_schedule
 
 _SHUFFLE_STREAM = 1
@@ -93,14 +105,16 @@ def evaluate(model, X, y, batch_size=256, confusion=False):
     """Mean data loss (the model's own loss, no L2) and accuracy of ``model`` on (X, y), evaluation mode, batched.
 
     ``X`` may be on the host or the model's device. One host read at the end.
-    Returns ``(loss, accuracy)`` as Python floats; with ``confusion=True``
-    ``(loss, accuracy, cm)`` where ``cm[i, j]`` counts examples of class i
-    predicted as j (host int64, (C, C)).
+    Batches smaller than ``batch_size`` are used when the memory pre-flight
+    says it does not fit (the results are the same). Returns ``(loss, accuracy)``
+    as Python floats; with ``confusion=True`` ``(loss, accuracy, cm)`` where
+    ``cm[i, j]`` counts examples of class i predicted as j (host int64, (C, C)).
     """
     xp = model.xp
     n = _n(X)
     if n == 0:
         raise ShapeError("evaluate: the evaluation set is empty")
+    batch_size = preflight.fit_batch(model, batch_size)
     c = model.config["n_classes"]
     total_loss, counts = 0.0, xp.zeros(c * c, dtype=xp.int64)
     for start in range(0, n, batch_size):
@@ -197,6 +211,10 @@ class Trainer:
         self.train_subset = (_take(self.X, idx), self.y[idx])
         self.class_weights = None if class_weights is None else backend.to_device(
             np.asarray(self.config["class_weights"]), xp, dtype=dtype)
+        preflight.check_batch(model, min(n, self.config["batch_size"]), optimizer=self.optimizer)
+        if self.config["recalibrate"]:
+            preflight.check_batch(model, min(n, self.config["recalibrate"], self.config["eval_batch_size"]),
+                                  train=False, what="a batch-norm recalibration batch (eval_batch_size)")
 
     def _check_config(self, train_data, val_data, augment, flip_side):
         c = self.config
@@ -238,22 +256,24 @@ class Trainer:
         """
         if backend.xp_of(*self.model.params.values()) is np:
             keep_freed_memory()
-        restore = self._install_interrupt_handler()
-        try:
-            while self.epoch < self.config["epochs"] and not self.stopped_early:
-                self._run_epoch()
-                if self._interrupted:
-                    self._interrupted = False
-                    if self.out_dir:
-                        path = self._save("last.npz")
-                        print(f"saved {path} (epoch {self.epoch + 1}, minibatch {self.iteration}); "
-                              "resume with Trainer.resume or `minicnn train --resume`", flush=True)
-                    else:
-                        print("interrupted; no out_dir was given, so nothing was saved", flush=True)
-                    raise KeyboardInterrupt
-                self._end_epoch()
-        finally:
-            restore()
+        # NaN and overflow are caught by the loss checks, with a message: NumPy's own warnings only add noise
+        with RunLock(self.out_dir) if self.out_dir else contextlib.nullcontext(), np.errstate(all="ignore"):
+            restore = self._install_interrupt_handler()
+            try:
+                while self.epoch < self.config["epochs"] and not self.stopped_early:
+                    self._run_epoch()
+                    if self._interrupted:
+                        self._interrupted = False
+                        if self.out_dir:
+                            path = self._save("last.npz")
+                            print(f"saved {path} (epoch {self.epoch + 1}, minibatch {self.iteration}); "
+                                  "resume with Trainer.resume or `minicnn train --resume`", flush=True)
+                        else:
+                            print("interrupted; no out_dir was given, so nothing was saved", flush=True)
+                        raise KeyboardInterrupt
+                    self._end_epoch()
+            finally:
+                restore()
         if self.config["restore_best"] and self.best_state is not None:
             self.restore_best()
         return self.history
@@ -303,6 +323,7 @@ class Trainer:
             if len(pending) >= self.config["log_every"] or last or self._interrupted:
                 values = backend.to_numpy(xp.stack([xp.asarray(p, dtype=xp.float64) for p in pending]
                                                    + [xp.asarray(correct, dtype=xp.float64)]))
+                self._check_losses(values[:-1], it + 1 - len(pending))
                 self.history["iter_loss"].extend(float(v) for v in values[:-1])
                 pending = []
                 acc = values[-1] / (self._epoch_acc["images"] + seen)
@@ -336,6 +357,9 @@ class Trainer:
         val_loss = val_acc = None
         if self.val is not None:
             val_loss, val_acc = evaluate(self.model, *self.val, batch_size=c["eval_batch_size"])
+        for name, value in (("training", train_loss), ("validation", val_loss)):
+            if value is not None and not math.isfinite(value):
+                self._diverged(f"the {name} loss after epoch {self.epoch} is {value}")
         acc = self._epoch_acc
         record = {"epoch": self.epoch, "iterations": self.step, "lr": lr_used,
                   "batch_loss": acc["loss_sum"] / max(1, self.iteration),
@@ -368,6 +392,21 @@ class Trainer:
         for callback in self.callbacks:
             callback(self, record)
 
+    def _check_losses(self, losses, first):
+        """Stop at the first NaN or infinite minibatch loss; ``first`` is the 0-based minibatch of ``losses[0]``."""
+        bad = np.flatnonzero(~np.isfinite(losses))
+        if bad.size:
+            self._diverged(f"the loss of minibatch {first + bad[0] + 1} of epoch {self.epoch + 1} is "
+                           f"{losses[bad[0]]}")
+
+    def _diverged(self, what):
+        """Raise NonFiniteError: the run diverged; nothing of it is saved, the last checkpoint stays."""
+        last = os.path.join(self.out_dir, "last.npz") if self.out_dir else None
+        kept = (f"the last good checkpoint, {last}, is kept" if last and os.path.exists(last)
+                else "no checkpoint was written")
+        raise NonFiniteError(f"training diverged: {what} (learning rate {float(self.optimizer.lr):g}); {kept}; "
+                             "lower the learning rate and train again")
+
     def _recalibrate(self):
         """Re-estimate the model's batch-norm statistics from ``recalibrate`` training images, dropout off."""
         n = _n(self.X)
@@ -385,19 +424,26 @@ class Trainer:
 
     # -- interruption ----------------------------------------------------------
     def _install_interrupt_handler(self):
+        """Make SIGINT and SIGTERM ask for a stop after this minibatch; returns the function that undoes it."""
         if threading.current_thread() is not threading.main_thread():
             return lambda: None
-        previous = signal.getsignal(signal.SIGINT)
+        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
 
         def handler(signum, frame):
             if self._interrupted:
                 raise KeyboardInterrupt
             self._interrupted = True
-            print("\ninterrupt: finishing this minibatch and saving a checkpoint "
-                  "(press Ctrl-C again to stop at once)", flush=True)
+            name = "interrupt" if signum == signal.SIGINT else signal.Signals(signum).name
+            print(f"\n{name}: finishing this minibatch and saving a checkpoint "
+                  "(send it again, e.g. Ctrl-C, to stop at once)", flush=True)
 
-        signal.signal(signal.SIGINT, handler)
-        return lambda: signal.signal(signal.SIGINT, previous)
+        for s in previous:
+            signal.signal(s, handler)
+
+        def restore():
+            for s, h in previous.items():
+                signal.signal(s, signal.SIG_DFL if h is None else h)
+        return restore
 
     def request_stop(self):
         """Ask the loop to stop after the current minibatch and checkpoint, as Ctrl-C does."""
@@ -448,8 +494,12 @@ class Trainer:
             differ = sorted(k for k in {*run, *stored} if run.get(k) != stored.get(k))
             raise ConfigError(f"{path} belongs to another run ({', '.join(differ)} differ): resume it with the "
                               "options it was started with, or start a new run in another folder")
-        cfg = dict(state["config"])
-        augment = cfg.pop("augment")
+        with decoding(path, "trainer"):
+            cfg = dict(state["config"])
+            augment = cfg.pop("augment")
+            pos = state["position"]
+            position = (int(pos["epoch"]), int(pos["iteration"]), int(pos["step"]))
+            best, history = dict(state["best"]), {**new_history(), **(extras["history"] or {})}
         if isinstance(augment, dict):
             from ..data.augment import Augmenter
             cfg["augment"] = Augmenter.from_config(augment)
@@ -461,13 +511,13 @@ class Trainer:
         trainer = cls(model, train_data, val_data, **kwargs)
         trainer.optimizer = optimizer_from_state(extras["optimizer"])
         if extras["schedule"] is not None:
-            trainer.schedule.load_state_dict(extras["schedule"])
-        trainer.history = {**new_history(), **(extras["history"] or {})}
-        pos = state["position"]
-        trainer.epoch, trainer.iteration, trainer.step = pos["epoch"], pos["iteration"], pos["step"]
+            with decoding(path, "schedule"):
+                trainer.schedule.load_state_dict(extras["schedule"])
+        trainer.history = history
+        trainer.epoch, trainer.iteration, trainer.step = position
         trainer._resume_rng_state = state.get("epoch_rng")
         trainer._epoch_acc = state.get("epoch_acc") or trainer._epoch_acc
-        trainer.best = state["best"]
+        trainer.best = best
         trainer.stopped_early = bool(state.get("stopped_early"))
         best_path = os.path.join(os.path.dirname(os.path.abspath(path)), "best.npz")
         if trainer.best.get("epoch") is not None and os.path.exists(best_path):
