@@ -1,6 +1,6 @@
 """Is online augmentation cheap enough? Time one 128-image batch against a shallow-model step.
 
-    PYTHONPATH=. python benchmarks/bench_augment.py [--backend numpy|cupy] [--repeats 20]
+    PYTHONPATH=. python benchmarks/bench_augment.py [--backend numpy|cupy|strict] [--repeats 20]
 
 The issue's budget: augmenting a batch must cost under 10% of a training step
 of the paper's shallow model. Until the layers are merged the step is a
@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from minicnn.backend import default_rng, to_device, xp_of
+from minicnn.backend import NAMES, default_rng, to_device, xp_of
 from minicnn.data.augment import Augmenter
 
 
@@ -78,23 +78,25 @@ def torch_step(batch):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", default="numpy", choices=["numpy", "cupy"])
+    parser.add_argument("--backend", default=None, choices=NAMES,
+                        help="array backend (default: the current one, $MINICNN_BACKEND or numpy)")
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=10)
     args = parser.parse_args()
-    from minicnn.backend import set_backend
-    xp = set_backend(args.backend)
-    sync = (lambda: xp.cuda.Stream.null.synchronize()) if args.backend == "cupy" else (lambda: None)
+    from minicnn.backend import backend_name, get_backend, set_backend, synchronize
+    xp = set_backend(args.backend) if args.backend else get_backend()
+    name = backend_name(xp)
+    sync = lambda: synchronize(xp)  # noqa: E731
     host = np.random.default_rng(0).random((args.batch, 1, 48, 48), dtype=np.float32)
     batch = to_device(host, xp)
     augment, rng = Augmenter(), default_rng(0, xp)
     t_aug = best_of(lambda: augment(batch, rng), args.repeats, sync)
     t_step = best_of(lambda: matmul_standin(batch), max(3, args.repeats // 3), sync)
-    print(f"backend {args.backend}, batch {args.batch}x1x48x48")
+    print(f"backend {name}, batch {args.batch}x1x48x48")
     print(f"augment (flip, shift 0.1, rotation 10, scale 0.1): {t_aug * 1e3:8.2f} ms")
     print(f"shallow step stand-in (its matmuls, fwd+bwd):      {t_step * 1e3:8.2f} ms"
           f"   augment/step = {100 * t_aug / t_step:.1f}%  (budget < 10%)")
-    if args.backend == "numpy":
+    if name == "numpy":
         try:
             step = torch_step(host)
         except ImportError:

@@ -7,9 +7,12 @@ before the step (parameters, optimizer state, the input batch) are not
 traced; the runner reports their size beside it.
 CuPy allocates from its memory pool: after freeing every cached block, the
 pool's ``total_bytes()`` at the end of the step is the most the step ever
-held (the pool only grows while it runs).
+held (the pool only grows while it runs). The pool is reached through
+``minicnn.backend``, the one module that knows CuPy.
 """
 import tracemalloc
+
+from minicnn import backend
 
 
 def cache_bytes(model, x, y):
@@ -41,12 +44,12 @@ def numpy_peak(step):
     return peak
 
 
-def cupy_peak(step):
-    """(bytes held by the pool after ``step()``, bytes in use): the step's device-memory high-water mark."""
-    import cupy
-    pool = cupy.get_default_memory_pool()
-    cupy.cuda.get_current_stream().synchronize()
-    pool.free_all_blocks()
+def device_peak(step, xp):
+    """(bytes held by the device pool after ``step()``, bytes in use): the step's device-memory high-water mark.
+
+    None on a backend without a device memory pool (NumPy, strict).
+    """
+    backend.release_device_memory(xp)
     step()
-    cupy.cuda.get_current_stream().synchronize()
-    return int(pool.total_bytes()), int(pool.used_bytes())
+    backend.synchronize(xp)
+    return backend.device_memory(xp)

@@ -1,6 +1,6 @@
 """``python -m benchmarks.run``: minicnn against PyTorch, layer by layer and step by step.
 
-    python -m benchmarks.run                      # CPU, NumPy, PyTorch CPU oracle, batch 128
+    python -m benchmarks.run                      # the current backend ($MINICNN_BACKEND, else NumPy), batch 128
     python -m benchmarks.run --backend cupy       # GPU, CuPy, PyTorch CUDA oracle
     python -m benchmarks.run --quick --no-torch   # tiny shapes, seconds (the smoke test)
 
@@ -13,6 +13,8 @@ import sys
 
 import numpy as np
 
+from minicnn import backend
+
 from . import cases, machine, memory, report
 from .timing import interleave, median_ms, sgemm_gflops
 
@@ -20,7 +22,8 @@ from .timing import interleave, median_ms, sgemm_gflops
 def parse_args(argv=None):
     p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="tiny shapes and 2 repeats: checks the harness, measures nothing")
-    p.add_argument("--backend", choices=("numpy", "cupy"), default="numpy")
+    p.add_argument("--backend", choices=backend.NAMES, default=None,
+                   help="array backend (default: the current one, $MINICNN_BACKEND or numpy)")
     p.add_argument("--torch", action=argparse.BooleanOptionalAction, default=True,
                    help="measure PyTorch on the same shapes in the same run (default: on)")
     p.add_argument("--repeat", type=int, default=None, help="timed repeats per case (default 5, quick 2)")
@@ -37,6 +40,7 @@ def parse_args(argv=None):
     p.add_argument("--no-save", action="store_true", help="print only, write no files")
     args = p.parse_args(argv)
     args.repeat = args.repeat or (2 if args.quick else 5)
+    args.backend = args.backend or backend.backend_name()
     if args.tf32 and args.backend != "cupy":
         p.error("--tf32 applies to the GPU only (--backend cupy)")
     return args
@@ -120,10 +124,10 @@ def run_memory(args, xp, oracle, n):
            "Adam state m, v (before the step)": 2 * params,
            "layer caches at the end of forward": all_caches,
            "of which conv caches (im2col columns)": conv_caches}
-    if xp is np:
+    if backend.device_memory(xp) is None:
         out["peak allocated during the step (tracemalloc)"] = memory.numpy_peak(step)
     else:
-        pool_total, pool_used = memory.cupy_peak(step)
+        pool_total, pool_used = memory.device_peak(step, xp)
         out["CuPy pool peak (bytes held after the step)"] = pool_total
         out["CuPy pool in use after the step"] = pool_used
         if oracle.ref is not None:
@@ -152,15 +156,14 @@ def main(argv=None):
     args = parse_args(argv)
     if args.tf32:
         os.environ["CUPY_TF32"] = "1"                      # read by CuPy when it is imported
-    from minicnn import backend
     from minicnn.training import hostmem
     kept = hostmem.keep_freed_memory() if args.keep_memory else False
     xp = backend.set_backend(args.backend)
     sync = None
     gpu = None
     if xp is not np:
-        gpu = xp.cuda.runtime.getDeviceProperties(0)["name"].decode()
-        sync = xp.cuda.get_current_stream().synchronize
+        gpu = backend.device_name(xp)
+        sync = lambda: backend.synchronize(xp)  # noqa: E731
     threads = machine.blas_threads()
     oracle = Oracle(args.torch, args.backend, threads, args.tf32)
     if oracle.ref is not None and sync is not None:
@@ -181,12 +184,12 @@ def main(argv=None):
         res["augment"] = run_augment(args, xp, sync, n)
     res["sgemm"]["gflops_end"] = sgemm_gflops(xp, sgemm_n, sync=sync)
     res["loadavg_end"] = list(os.getloadavg())
-    if xp is not np:
+    if args.backend == "cupy":
         res["notes"].append(f"TF32 matmul {'ON (--tf32)' if args.tf32 else 'off'} for both minicnn and torch")
     text = report.markdown(res)
     print(text)
     if not args.no_save:
-        label = ("cpu" if args.backend == "numpy" else "gpu") + ("-quick" if args.quick else "")
+        label = {"numpy": "cpu", "cupy": "gpu"}.get(args.backend, args.backend) + ("-quick" if args.quick else "")
         path = report.write(res, args.out, label, latest=not args.quick and args.only is None)
         print(f"written: {path}")
     return res

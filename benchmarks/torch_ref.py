@@ -72,7 +72,7 @@ def torch_layer(case, device):
 def torch_model(config):
     """An nn.Sequential with the layers of a minicnn config (conv-SBN-ReLU-dropout-pool ... affine).
 
-    A normalized config leaves out the options a block does not use (no bn, no dropout, no pool).
+    A block lists only the options it uses (``normalize_config`` drops absent ones).
     """
     layers, (c, h, w) = [], config["input_shape"]
     for b in config["conv"]:

@@ -1,8 +1,17 @@
-"""Shared fixtures: every backend test runs on each available array backend.
+"""Shared fixtures: every device-relevant test runs on each array backend.
 
-``xp`` is parametrized over NumPy and, where CuPy sees a GPU, CuPy, so a test
-written once checks both (Chainer-style). ``MINICNN_BACKEND=cupy`` makes CuPy
-the default backend for the whole suite.
+``xp`` is parametrized over NumPy, ``strict`` (the CuPy stand-in: NumPy
+under CuPy's rules, no GPU needed) and, where CuPy has a working GPU, CuPy;
+it also makes that backend the default for the test, so the models,
+trainers and classifiers a test builds live there. A test written once
+checks every backend (Chainer-style). Tests that take ``xp`` carry the
+``device`` marker: ``-m device`` selects the device-relevant part of the
+suite, and ``--backends cupy`` (a comma-separated list) limits the backends
+``xp`` runs on, e.g. on a GPU machine.
+
+Every test starts on the default backend, ``MINICNN_BACKEND`` (NumPy when
+unset), whatever the test before it chose, and with the strict backend's host
+synchronisations counted, not raised.
 """
 import os
 from pathlib import Path
@@ -12,13 +21,56 @@ import pytest
 
 from minicnn import backend
 
-BACKENDS = ["numpy"] + (["cupy"] if backend.cupy_available() else [])
+DEFAULT_BACKEND = os.environ.get("MINICNN_BACKEND", "numpy").strip().lower() or "numpy"
+AVAILABLE = ["numpy", "strict"] + (["cupy"] if backend.cupy_available() else [])
 
 
-@pytest.fixture(params=BACKENDS)
+def pytest_addoption(parser):
+    parser.addoption("--backends", default=None,
+                     help="comma-separated backends the xp fixture runs on "
+                          f"(default: {', '.join(AVAILABLE)}: those that work here)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "device: runs on every array backend through the xp fixture")
+
+
+def selected_backends(config):
+    """The backends of ``--backends`` (default: every available one); unavailable ones are refused."""
+    chosen = config.getoption("--backends")
+    if chosen is None:
+        return AVAILABLE
+    names = [n.strip() for n in chosen.split(",") if n.strip()]
+    missing = [n for n in names if n not in AVAILABLE]
+    if missing:
+        raise pytest.UsageError(f"--backends: {', '.join(missing)} not available here (available: "
+                                f"{', '.join(AVAILABLE)})")
+    return names
+
+
+def pytest_generate_tests(metafunc):
+    if "xp" in metafunc.fixturenames:
+        metafunc.parametrize("xp", selected_backends(metafunc.config), indirect=True)
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "xp" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.device)
+
+
+@pytest.fixture(autouse=True)
+def _default_backend():
+    """Each test starts (and leaves the process) on the default backend, syncs counted."""
+    backend.set_backend(DEFAULT_BACKEND)
+    yield
+    backend.set_backend(DEFAULT_BACKEND)
+
+
+@pytest.fixture
 def xp(request):
-    """The array module under test (numpy, then cupy where available)."""
-    return np if request.param == "numpy" else backend._import_cupy()
+    """The array module under test (numpy, strict, cupy), made the default backend for the test."""
+    return backend.set_backend(request.param)
 
 
 @pytest.fixture

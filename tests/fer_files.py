@@ -1,6 +1,7 @@
 """Test helpers: write small FER-2013 files in every supported layout from a FERDataset."""
 import gzip
 import lzma
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -55,6 +56,18 @@ def zip_layout(root, zip_path, prefix=""):
             if p.is_file():
                 z.write(p, prefix + str(p.relative_to(root)).replace("\\", "/"))
     return Path(zip_path)
+
+
+def tar_layout(root, tar_path, prefix=""):
+    """Tar the folder ``root`` (members under ``prefix``), compressed by suffix: .tar, .tar.gz or .tar.xz."""
+    root, tar_path = Path(root), Path(tar_path)
+    mode = {".gz": "w:gz", ".xz": "w:xz"}.get(tar_path.suffix, "w")
+    tar_path.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(tar_path, mode) as t:
+        for p in sorted(root.rglob("*")):
+            if p.is_file():
+                t.add(p, prefix + str(p.relative_to(root)).replace("\\", "/"))
+    return tar_path
 
 
 def assert_same_splits(a, b):

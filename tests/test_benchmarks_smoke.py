@@ -1,15 +1,20 @@
 """The benchmark harness runs end to end on tiny shapes (no PyTorch), so it cannot rot.
 
-It measures nothing meaningful: speed is never asserted in tests.
+It measures nothing meaningful: speed is never asserted in tests. It runs on
+the current backend (``MINICNN_BACKEND``) and leaves the process on it.
 """
 import json
 
 from benchmarks import run
+from minicnn import backend
 
 
 def test_quick_benchmark_writes_a_table_and_json_with_every_section(tmp_path):
+    current = backend.get_backend()
+    label = {"numpy": "cpu", "cupy": "gpu"}.get(backend.backend_name(), backend.backend_name())
     # --no-keep-memory: the malloc setting would outlive the test in pytest's process
     res = run.main(["--quick", "--no-torch", "--no-keep-memory", "--repeat", "1", "--out", str(tmp_path)])
+    assert backend.get_backend() is current and res["machine"]["backend"] == backend.backend_name()
     names = [r["name"] for r in res["layers"]]
     assert any(n.startswith("conv5x5") for n in names) and any(n.startswith("maxpool") for n in names)
     assert [r["name"] for r in res["steps"]] == ["shallow model step", "deep model step"]
@@ -18,8 +23,8 @@ def test_quick_benchmark_writes_a_table_and_json_with_every_section(tmp_path):
     assert all(r["flops"] > 0 for r in res["steps"])
     assert res["memory"]["of which conv caches (im2col columns)"] > 0
     assert 0 < res["augment"]["ratio"]
-    saved = json.loads(next(tmp_path.glob("cpu-quick-*.json")).read_text())
+    saved = json.loads(next(tmp_path.glob(f"{label}-quick-*.json")).read_text())
     assert saved["machine"]["commit"] and saved["sgemm"]["gflops"] > 0
-    table = next(tmp_path.glob("cpu-quick-*.md")).read_text()
+    table = next(tmp_path.glob(f"{label}-quick-*.md")).read_text()
     assert "| deep model step |" in table and "share of sgemm" in table
     assert not (tmp_path / "LATEST.md").exists()       # quick runs never replace the latest results

@@ -5,6 +5,7 @@ import sys
 
 import pytest
 
+from minicnn.backend import backend_name
 from minicnn.commands import build_parser, main
 
 TINY = ["--n-train", "42", "--n-val", "21", "--n-test", "21", "--batch-size", "16", "--quiet"]
@@ -32,9 +33,9 @@ def test_demo_runs_end_to_end_and_writes_its_plots(tmp_path):
     assert main(["demo", "--epochs", "1", "--width", "0.125", "--out", str(out)] + TINY) == 0   # a new demo
 
 
-def test_train_with_a_spec_string_then_resume_for_more_epochs(tmp_path):
+def test_train_with_a_spec_string_then_resume_for_more_epochs(xp, tmp_path):
     out = tmp_path / "run"
-    args = ["train", "--model", "c4k3-bn-p4 | f8-d0.5", "--out", str(out)] + TINY
+    args = ["train", "--model", "c4k3-bn-p4 | f8-d0.5", "--backend", backend_name(xp), "--out", str(out)] + TINY
     assert main(args + ["--epochs", "1"]) == 0
     assert main(args + ["--epochs", "2", "--resume"]) == 0
     metrics = metrics_of(out)
@@ -51,10 +52,10 @@ def test_resume_from_a_checkpoint_continues_in_its_own_folder(tmp_path, monkeypa
     assert metrics_of(out)["epochs_run"] == 2 and not (tmp_path / "runs").exists()
 
 
-def test_a_hybrid_trains_with_random_flips_and_the_hog_of_each_mirror_image(tmp_path):
+def test_a_hybrid_trains_with_random_flips_and_the_hog_of_each_mirror_image(xp, tmp_path):
     out = tmp_path / "hog"
     assert main(["train", "--model", "shallow_hog", "--width", "0.0625", "--epochs", "1",
-                 "--out", str(out)] + TINY) == 0
+                 "--backend", backend_name(xp), "--out", str(out)] + TINY) == 0
     metrics = metrics_of(out)
     assert "| f32" in metrics["spec"] and metrics["trainer"]["flip"]
     assert metrics["config"]["train"]["flips"] == "random" and metrics["config"]["hog"]["orientations"] == 9

@@ -41,8 +41,8 @@ def test_a_shift_moves_content_and_repeats_the_edges(rng):
     image = rng.random((1, 1, 48, 48), dtype=np.float32)
 
     class FixedDraws:  # draws giving no flip, no rotation, no zoom, shift +4.8 px right and 0 down
-        def random(self, size):
-            return np.array([[0.9, 0.5, 0.5, 1.0, 0.5]])
+        def random(self, size, dtype=np.float64):
+            return np.array([[0.9, 0.5, 0.5, 1.0, 0.5]], dtype)
 
     out = Augmenter(flip=True, shift=0.1, rotation=10, scale=0.1)(image, FixedDraws())[0, 0]
     x = image[0, 0]
@@ -55,8 +55,8 @@ def test_a_rotation_by_90_degrees_matches_rot90(rng):
     image = rng.random((1, 1, 48, 48), dtype=np.float32)
 
     class FixedDraws:  # no flip, +90 degrees, no zoom, no shift
-        def random(self, size):
-            return np.array([[0.9, 1.0, 0.5, 0.5, 0.5]])
+        def random(self, size, dtype=np.float64):
+            return np.array([[0.9, 1.0, 0.5, 0.5, 0.5]], dtype)
 
     out = Augmenter(flip=True, shift=0.1, rotation=90, scale=0.1)(image, FixedDraws())[0, 0]
     rotated = [np.rot90(image[0, 0], k) for k in (1, -1)]

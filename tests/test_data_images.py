@@ -1,9 +1,9 @@
-"""The per-image layout (folder or zip): splits from names, halves when names carry none, errors."""
+"""The per-image layout (folder, zip or tar): splits from names, halves when names carry none, errors."""
 import zipfile
 
 import numpy as np
 import pytest
-from fer_files import assert_same_splits, small_dataset, write_csv, write_layout, zip_layout
+from fer_files import assert_same_splits, small_dataset, tar_layout, write_csv, write_layout, zip_layout
 from PIL import Image
 
 from minicnn.data import load_fer2013
@@ -39,6 +39,17 @@ def test_jpg_folder_keeps_labels_and_splits_and_pixels_within_jpeg_error(data, t
 def test_a_zip_of_the_layout_reads_like_the_folder(data, tmp_path, prefix):
     archive = zip_layout(write_layout(tmp_path / "faces", data), tmp_path / "faces.zip", prefix)
     assert_same_splits(load(archive, tmp_path), data)
+
+
+@pytest.mark.parametrize("name, prefix", [("faces.tar", ""), ("faces.tar.gz", "fer2013/"), ("faces.tar.xz", "")])
+def test_a_tar_of_the_layout_reads_like_the_folder_whatever_its_compression(data, tmp_path, name, prefix):
+    archive = tar_layout(write_layout(tmp_path / "faces", data), tmp_path / name, prefix)
+    assert_same_splits(load(archive, tmp_path), data)
+
+
+def test_a_folder_holding_fer2013_images_tar_xz_is_read_through_it(data, tmp_path):
+    tar_layout(write_layout(tmp_path / "faces", data), tmp_path / "shared" / "fer2013-images.tar.xz")
+    assert_same_splits(load(tmp_path / "shared", tmp_path), data)
 
 
 def test_files_are_ordered_by_the_number_in_their_name_not_by_text(tmp_path):
@@ -112,6 +123,12 @@ def test_a_broken_zip_is_a_clear_error(tmp_path):
     (tmp_path / "faces.zip").write_bytes(b"PK not really")
     with pytest.raises(DataError, match=r"faces\.zip: not a readable zip file"):
         load(tmp_path / "faces.zip", tmp_path)
+
+
+def test_a_broken_tar_is_a_clear_error(tmp_path):
+    (tmp_path / "faces.tar.xz").write_bytes(b"\xfd7zXZ not really")
+    with pytest.raises(DataError, match=r"faces\.tar\.xz: not a readable tar archive"):
+        load(tmp_path / "faces.tar.xz", tmp_path)
 
 
 def test_a_zip_without_the_layout_says_what_it_expected(tmp_path):

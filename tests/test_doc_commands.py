@@ -7,7 +7,7 @@ commands, it does not show one to run). Each becomes one test, run with
 and results, with ``minicnn`` meaning this checkout, on small data:
 
 - every FER-2013 path is replaced by a small FER-2013 file in the same layout
-  (the CSV or the images zip), written from the synthetic faces, and
+  (the CSV, the images zip or tar.xz), written from the synthetic faces, and
   ``MINICNN_FER2013`` names the CSV;
 - a checkpoint the command reads that no earlier command of its block wrote
   is a tiny trained model; a photo is scikit-image's astronaut;
@@ -16,8 +16,8 @@ and results, with ``minicnn`` meaning this checkout, on small data:
   ``--subset``, and a resume trains a second epoch), and fewer images and
   dream steps for ``explain``.
 
-A command with ``--resume`` continues in the folder of the command before it
-(a chain); every other command starts in a fresh copy. Two chains run at a
+A command with ``--resume``, or after ``&&``, continues in the folder of the
+command before it (a chain); every other command starts in a fresh copy. Two chains run at a
 time, each process on one core (``OMP_NUM_THREADS=1``). Commands that cannot run here
 (a GPU, a Dask cluster, installing packages, the test suite itself) or that
 take more than a minute even at small sizes are skipped with the reason
@@ -28,6 +28,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tarfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -41,6 +42,8 @@ COPIED = ("docs", "experiments", "benchmarks", "results")
 SKIP = [
     (r"^pip install", "installs packages: tests/test_install.py checks `pip install .`"),
     (r"-m pytest", "the test suite itself"),
+    (r"gpu_check --dry-run", "the GPU check's rehearsal: tests/test_gpu_check.py runs it"),
+    (r"gpu_check", "the prepared GPU check needs a GPU"),
     (r"cupy|nvidia-smi|CUDA_VISIBLE_DEVICES|--tf32", "needs a GPU (CUDA)"),
     (r"--scheduler|dask (scheduler|worker)", "needs a running Dask cluster"),
     (r"^export ", "sets MINICNN_FER2013: the test sets it to its small FER-2013 file"),
@@ -51,7 +54,7 @@ SKIP = [
     (r"sweeps/shallow-lr-reg/best_config\.json", "needs the best_config.json of the full sweep above"),
 ]
 QUICK = re.compile(r"(^|\s)(minicnn (train|demo|experiment|sweep)|python -m (experiments\.run|benchmarks\.run))\b")
-FER_PATH = re.compile(r"\S*fer2013(\.csv\.xz|-images\.zip)")
+FER_PATH = re.compile(r"\S*fer2013(\.csv\.xz|-images\.zip|-images\.tar\.xz)")
 
 
 def shell_commands(path):
@@ -84,7 +87,7 @@ def shell_commands(path):
 
 
 CASES = [(doc, number, command) for doc in DOCS for number, command in shell_commands(doc)]
-MARKS = {".csv.xz": "@FER_CSV@", "-images.zip": "@FER_ZIP@"}
+MARKS = {".csv.xz": "@FER_CSV@", "-images.zip": "@FER_ZIP@", "-images.tar.xz": "@FER_TAR@"}
 
 
 def rewrite(command):
@@ -100,10 +103,12 @@ def rewrite(command):
 
 
 def plan(cases):
-    """Per case ``("skip", reason)`` or ``("run", command, chain)``: a command with --resume joins the
-    chain (one folder, run in order) of the command before it; a command seen before is not run again."""
-    plans, seen, chain, chains = [], {}, None, 0
+    """Per case ``("skip", reason)`` or ``("run", command, chain)``: a command with --resume, or after
+    ``&&`` on the same line, joins the chain (one folder, run in order) of the command before it; a
+    command seen before is not run again."""
+    plans, seen, chain, chains, line = [], {}, None, 0, None
     for doc, number, command in cases:
+        same_line, line = line == (doc, number), (doc, number)
         reason = next((r for pattern, r in SKIP if re.search(pattern, command)), None)
         if reason:
             plans.append(("skip", f"{doc.name}: `{command}`: {reason}"))
@@ -113,7 +118,7 @@ def plan(cases):
             first, chain = seen[command]
             plans.append(("skip", f"{doc.name}: `{command}`: the same command as {first}, which ran"))
             continue
-        if "--resume" not in command or chain is None:
+        if not (same_line or "--resume" in command) or chain is None:
             chain, chains = chains, chains + 1
         seen[command] = (f"{doc.name}:{number}", chain)
         plans.append(("run", command, chain))
@@ -129,8 +134,13 @@ def runner(tmp_path_factory):
     root = tmp_path_factory.mktemp("doc-commands")
     data = small_dataset(n_train=70, n_val=35, n_test=35)
     (root / "fer").mkdir()
+    layout = write_layout(root / "layout", data)
     fer = {"@FER_CSV@": write_csv(root / "fer" / "fer2013.csv.xz", data),
-           "@FER_ZIP@": zip_layout(write_layout(root / "layout", data), root / "fer" / "fer2013-images.zip")}
+           "@FER_ZIP@": zip_layout(layout, root / "fer" / "fer2013-images.zip"),
+           "@FER_TAR@": root / "fer" / "fer2013-images.tar.xz"}
+    with tarfile.open(fer["@FER_TAR@"], "w:xz") as tar:
+        for name in ("train", "test"):
+            tar.add(layout / name, name)
     bin_dir = root / "bin"
     bin_dir.mkdir()
     (bin_dir / "minicnn").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m minicnn "$@"\n')

@@ -22,7 +22,7 @@ def trained(tmp_path_factory):
     return {"root": root, "dataset": dataset, "models": models, "csv": write_csv(root / "fer.csv", dataset)}
 
 
-def test_the_ensemble_probabilities_are_the_mean_of_the_members(trained):
+def test_the_ensemble_probabilities_are_the_mean_of_the_members(xp, trained):
     members = [Classifier.load(p) for p in trained["models"]]
     faces = trained["dataset"].test.images
     probs = member_probabilities(members, faces)
@@ -31,7 +31,7 @@ def test_the_ensemble_probabilities_are_the_mean_of_the_members(trained):
     np.testing.assert_allclose(soft_vote(probs).sum(axis=1), 1.0, rtol=1e-6)
 
 
-def test_each_member_and_the_vote_are_scored_on_validation_and_test(trained):
+def test_each_member_and_the_vote_are_scored_on_validation_and_test(xp, trained):
     members = [Classifier.load(p) for p in trained["models"]]
     data = trained["dataset"]
     report = evaluate_ensemble(members, data)

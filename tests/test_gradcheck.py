@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from minicnn.backend import to_numpy
+from minicnn.backend import backend_name, to_numpy
 from minicnn.commands import main
 from minicnn.errors import ConfigError
 from minicnn.gradcheck import (GradcheckCase, check_function, check_layer, check_loss, 
@@ -250,8 +250,8 @@ def test_backward_returning_the_wrong_number_of_gradients_is_a_config_error(rng)
         check_layer(affine_forward, lambda d, c: affine_backward(d, c)[:2], affine_inputs(np, rng))
 
 
-def test_cli_checks_every_builtin_layer_and_prints_tables(capsys):
-    assert main(["gradcheck", "--max-elements", "40"]) == 0
+def test_cli_checks_every_builtin_layer_and_prints_tables(xp, capsys):
+    assert main(["gradcheck", "--max-elements", "40", "--backend", backend_name(xp)]) == 0
     out = capsys.readouterr().out
     for name in ("conv 5x5 stride 2 pad 2", "maxpool 3x3 stride 2", "spatial_batchnorm train",
                  "dropout train", "softmax_cross_entropy", "svm_loss", "concat", "max rel err"):

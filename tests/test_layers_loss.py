@@ -4,10 +4,11 @@ import math
 import numpy as np
 import pytest
 
-from minicnn.backend import to_numpy
+from minicnn.backend import is_host, to_numpy
 from minicnn.errors import ShapeError
 from minicnn.gradcheck import check_loss
 from minicnn.layers import l2_penalty, softmax, softmax_cross_entropy, svm_loss
+from minicnn.testing import syncs
 
 
 def labels(xp, rng, n, c):
@@ -89,6 +90,18 @@ def test_bad_labels_and_shapes_raise_shape_error_naming_the_loss(loss_fn):
         loss_fn(scores.ravel(), np.array([0, 1, 2]))
     with pytest.raises(ShapeError, match=rf"{name}: y has dtype float64 but needs integer class labels"):
         loss_fn(scores, np.array([0.0, 1.0, 2.0]))
+
+
+@pytest.mark.parametrize("loss_fn", [softmax_cross_entropy, svm_loss])
+def test_on_a_device_a_label_out_of_range_turns_loss_and_gradient_nan_without_a_sync(xp, loss_fn):
+    if is_host(xp):
+        pytest.skip("on the host a bad label raises (previous test)")
+    scores = xp.zeros((3, 4))
+    with syncs.count_syncs() as log:
+        loss, dscores = loss_fn(scores, xp.asarray(np.array([0, 4, 1])))
+        good, _ = loss_fn(scores, xp.asarray(np.array([0, 3, 1])))
+    assert log.total() == 0
+    assert np.isnan(float(loss)) and np.isnan(to_numpy(dscores)).all() and np.isfinite(float(good))
 
 
 def test_class_weights_of_the_wrong_length_are_refused():

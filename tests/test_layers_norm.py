@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from minicnn.backend import to_numpy
+from minicnn.backend import is_host, to_numpy
 from minicnn.errors import ShapeError
 from minicnn.gradcheck import check_layer
 from minicnn.layers import (batchnorm_backward, batchnorm_forward, spatial_batchnorm_backward, 
@@ -120,3 +120,18 @@ def test_spatial_batchnorm_train_mode_agrees_with_pytorch(rng):
         np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(new_mean, rm.numpy(), rtol=1e-12)
     np.testing.assert_allclose(new_var, 0.9 * var + 0.1 * x.var(axis=(0, 2, 3)), rtol=1e-12)
+
+
+def test_on_a_device_the_variance_avoids_einsum(xp, rng, monkeypatch):
+    """CuPy's einsum for "abcd,abcd->b" copies both operands transposed: devices sum squares instead."""
+    x = xp.asarray(rng.standard_normal((4, 3, 5, 5)))
+    want = to_numpy(x).var(axis=(0, 2, 3))
+    if not is_host(xp):
+        monkeypatch.setattr(xp, "einsum", _no_einsum, raising=False)
+    _, _, (_, var) = spatial_batchnorm_forward(x, xp.ones(3), xp.zeros(3), xp.zeros(3), xp.zeros(3), train=True,
+                                               momentum=0.0)
+    np.testing.assert_allclose(to_numpy(var), want, rtol=1e-10)
+
+
+def _no_einsum(*args, **kwargs):
+    raise AssertionError("einsum used on a device backend")

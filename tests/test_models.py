@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from minicnn import backend
+from minicnn.backend import to_numpy
 from minicnn import models
 from minicnn.errors import ConfigError, ShapeError
 from minicnn.gradcheck import check_function
@@ -56,7 +57,7 @@ def test_config_round_trips_through_json_and_rebuilds_the_same_network():
     m = models.shallow(**SMALL, seed=5)
     again = models.Model(json.loads(json.dumps(m.config)))
     for name, p in m.params.items():
-        np.testing.assert_array_equal(p, again.params[name])
+        np.testing.assert_array_equal(to_numpy(p), to_numpy(again.params[name]))
 
 
 def test_spec_string_describes_the_same_net_as_the_dict():
@@ -130,9 +131,10 @@ def test_l2_applies_to_conv_and_affine_weights_only():
     l1, g1 = reg.loss(X, y)
     expected = 0.05 * sum(float((p ** 2).sum()) for n, p in reg.params.items() if n.endswith(".W"))
     assert float(l1) - float(l0) == pytest.approx(expected, rel=1e-4)
-    np.testing.assert_allclose(g1["conv1.W"], g0["conv1.W"] + 0.1 * reg.params["conv1.W"], rtol=1e-5)
+    np.testing.assert_allclose(to_numpy(g1["conv1.W"]), to_numpy(g0["conv1.W"] + 0.1 * reg.params["conv1.W"]),
+                               rtol=1e-5)
     for name in ("conv1.b", "sbn1.gamma", "sbn1.beta", "scores.b"):
-        np.testing.assert_array_equal(g1[name], g0[name])
+        np.testing.assert_array_equal(to_numpy(g1[name]), to_numpy(g0[name]))
 
 
 def test_an_optimizer_step_on_model_params_updates_the_layers_in_place():
@@ -143,25 +145,25 @@ def test_an_optimizer_step_on_model_params_updates_the_layers_in_place():
     assert not np.array_equal(m.layer("fc1").params["W"], before)
 
 
-def test_train_eval_mode_is_explicit():
+def test_train_eval_mode_is_explicit(xp):
     m = models.shallow(**SMALL)
     X = _images(4)
     assert m.training
     m.eval()
-    np.testing.assert_array_equal(m.loss(X), m.loss(X))
+    np.testing.assert_array_equal(to_numpy(m.loss(X)), to_numpy(m.loss(X)))
     m.train()
-    assert not np.array_equal(m.loss(X), m.loss(X))   # fresh dropout masks
-    np.testing.assert_array_equal(m.loss(X, train=False), m.scores(X))
+    assert not np.array_equal(to_numpy(m.loss(X)), to_numpy(m.loss(X)))   # fresh dropout masks
+    np.testing.assert_array_equal(to_numpy(m.loss(X, train=False)), to_numpy(m.scores(X)))
 
 
-def test_predict_and_predict_proba_are_batched_eval_mode_passes():
+def test_predict_and_predict_proba_are_batched_eval_mode_passes(xp):
     m = models.shallow(**SMALL)
     X = _images(23)
-    full = m.scores(X, batch_size=1000)
-    np.testing.assert_allclose(m.scores(X, batch_size=5), full, rtol=1e-5, atol=1e-6)
-    proba = m.predict_proba(X, batch_size=7)
+    full = to_numpy(m.scores(X, batch_size=1000))
+    np.testing.assert_allclose(to_numpy(m.scores(X, batch_size=5)), full, rtol=1e-5, atol=1e-6)
+    proba = to_numpy(m.predict_proba(X, batch_size=7))
     np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
-    np.testing.assert_array_equal(m.predict(X, batch_size=4), full.argmax(axis=1))
+    np.testing.assert_array_equal(to_numpy(m.predict(X, batch_size=4)), full.argmax(axis=1))
     assert m.cache_nbytes() == 0
 
 
@@ -184,12 +186,12 @@ def test_wrong_input_shapes_raise_shape_errors():
         h.loss((_images(2), np.zeros((2, 4), np.float32)))
 
 
-def test_state_dict_round_trip_and_shape_mismatch():
+def test_state_dict_round_trip_and_shape_mismatch(xp):
     a = models.shallow(**SMALL, seed=1)
     a.loss(_images(8), _labels(8))          # moves BN running stats away from their init
     b = models.shallow(**SMALL, seed=2).load_state_dict(a.state_dict())
     X = _images(6, seed=3)
-    np.testing.assert_array_equal(a.scores(X), b.scores(X))
+    np.testing.assert_array_equal(to_numpy(a.scores(X)), to_numpy(b.scores(X)))
     other = models.shallow(input_shape=[1, 8, 8], width=0.25)
     with pytest.raises(ShapeError, match="conv1.W"):
         other.load_state_dict(a.state_dict())
@@ -216,13 +218,13 @@ def test_deep_at_reduced_width_on_16x16_inputs_passes_a_float64_gradient_check()
     _gradcheck_model(m, _images(4, (1, 16, 16), dtype=np.float64), _labels(4))
 
 
-def test_hybrid_passes_a_float64_gradient_check_in_train_mode():
+def test_hybrid_passes_a_float64_gradient_check_in_train_mode(xp):
     m = models.hybrid(models.shallow_config(**SMALL, reg=0.01), 6, dtype=np.float64)
     X = (_images(4, dtype=np.float64), np.random.default_rng(5).standard_normal((4, 6)))
     _gradcheck_model(m, X, _labels(4))
 
 
-def test_class_gradients_give_d_score_d_input_and_d_score_d_feature_maps():
+def test_class_gradients_give_d_score_d_input_and_d_score_d_feature_maps(xp):
     m = models.hybrid(models.shallow_config(**SMALL), 3, dtype=np.float64).eval()
     X, F = _images(3, dtype=np.float64), np.random.default_rng(2).standard_normal((3, 3))
     result = m.class_gradients((X, F), 4, taps=("relu2",))
@@ -247,7 +249,7 @@ def test_backprop_from_an_intermediate_layer_is_the_gradient_of_its_output():
 
 
 def test_model_moves_between_backends(xp):
-    m = models.shallow(**SMALL)
+    m = models.shallow(**SMALL, xp=np)
     X = _images(3)
     host = m.scores(X)
     m.to(xp)
@@ -296,17 +298,17 @@ def test_only_a_dropout_before_a_batch_norm_asks_for_recalibration():
                              "fc": [{"units": 8, "dropout": 0.5}]}).needs_recalibration
 
 
-def test_recalibrate_sets_the_running_statistics_to_the_mean_batch_statistics_with_dropout_off():
+def test_recalibrate_sets_the_running_statistics_to_the_mean_batch_statistics_with_dropout_off(xp):
     m = models.Model({"input_shape": [1, 8, 8], "conv": [{"filters": 4, "dropout": 0.5}, {"filters": 3, "bn": True}],
                       "fc": [{"units": 5}]})
     X = _images(64)
     before = m.state_dict()
     m.recalibrate(X, batch_size=16)
-    batches = [m.forward_to(X[i:i + 16], "conv2") for i in range(0, 64, 16)]   # eval mode: dropout off
+    batches = [to_numpy(m.forward_to(X[i:i + 16], "conv2")) for i in range(0, 64, 16)]   # eval mode: dropout off
     mean = np.mean([b.mean(axis=(0, 2, 3)) for b in batches], axis=0)
     var = np.mean([b.var(axis=(0, 2, 3)) for b in batches], axis=0)
-    np.testing.assert_allclose(m.buffers["sbn2.running_mean"], mean, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(m.buffers["sbn2.running_var"], var, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(to_numpy(m.buffers["sbn2.running_mean"]), mean, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(to_numpy(m.buffers["sbn2.running_var"]), var, rtol=1e-5, atol=1e-6)
     for name in m.params:
         np.testing.assert_array_equal(m.state_dict()[name], before[name])
     assert m.cache_nbytes() == 0

@@ -266,21 +266,21 @@ def test_recalibration_is_set_by_the_run_config_and_recorded(tmp_path):
 # ------------------------------------------------------------------ the time budget
 
 class _Trainer:
-    stopped = False
+    stopped = None
 
-    def request_stop(self):
-        self.stopped = True
+    def request_stop(self, reason=None):
+        self.stopped = reason
 
 
 def test_a_time_budget_asks_the_trainer_to_stop_once_spent():
     trainer = _Trainer()
     budget = TimeBudget(0.05, time.perf_counter()).watch(trainer)
-    assert not trainer.stopped
+    assert trainer.stopped is None
     time.sleep(0.3)
-    assert trainer.stopped and budget.spent
+    assert trainer.stopped == "its time budget" and budget.spent
     trainer = _Trainer()
     TimeBudget(0.05, time.perf_counter() - 1).watch(trainer)
-    assert trainer.stopped                                           # already spent: at once
+    assert trainer.stopped == "its time budget"                      # already spent: at once
 
 
 def test_a_run_stopped_by_its_budget_keeps_its_best_epoch_and_says_so(tmp_path, monkeypatch):
@@ -290,13 +290,21 @@ def test_a_run_stopped_by_its_budget_keeps_its_best_epoch_and_says_so(tmp_path, 
     monkeypatch.setattr(TimeBudget, "watch", stop_after_the_first_epoch)
     result = tiny_run(tmp_path, tiny(time_budget=3600.0), epochs=3)
     metrics = result.metrics
-    assert metrics["stopped"] == "time budget" and metrics["reduced"]
+    assert metrics["stopped"] == "its time budget" and metrics["reduced"]
     assert "stopped by its time budget after 1 epoch (of 3)" in metrics["reductions"]
     assert metrics["epochs_run"] == 1 and metrics["best_epoch"] == 1
     assert load_checkpoint(result.folder / "last.npz")[1]["trainer"]["position"]["epoch"] == 1
 
 
+def test_a_callback_that_requests_a_stop_ends_the_run_the_same_way(tmp_path):
+    stop = lambda trainer, record: trainer.request_stop("the caller's deadline")    # noqa: E731
+    plan = plan_run(tiny(), quick=True, subset=48, epochs=3)
+    result = run(plan, "synthetic", out_dir=tmp_path / "run", quiet=True, callbacks=[stop])
+    assert result.metrics["stopped"] == "the caller's deadline" and result.metrics["epochs_run"] == 1
+    assert "stopped by the caller's deadline after 1 epoch (of 3)" in result.metrics["reductions"]
+
+
 def test_a_budget_spent_before_the_first_epoch_ends_is_one_line(tmp_path):
-    with pytest.raises(ConfigError, match="ran out before the first epoch ended"):
+    with pytest.raises(ConfigError, match="its time budget stopped the run before the first epoch ended"):
         tiny_run(tmp_path, tiny(time_budget=1e-9))
     assert (tmp_path / "run" / "last.npz").exists()

@@ -1,4 +1,8 @@
-"""The trainer: minibatch epochs, history, best model, early stop, determinism and exact resume."""
+"""The trainer: minibatch epochs, history, best model, early stop, determinism and exact resume.
+
+Every test but the slow overfitting one takes ``xp``: it runs on NumPy, on the
+strict CuPy stand-in and on CuPy where a GPU works (the model lives there).
+"""
 import os
 import signal
 
@@ -6,8 +10,9 @@ import numpy as np
 import pytest
 
 from minicnn import models
+from minicnn.backend import to_numpy
 from minicnn.data.augment import Augmenter
-from minicnn.errors import ConfigError
+from minicnn.errors import ConfigError, ShapeError
 from minicnn.training import HISTORY_KEYS, Trainer, evaluate
 
 SMALL = dict(input_shape=[1, 8, 8], width=0.125)
@@ -39,7 +44,7 @@ def test_a_small_net_overfits_50_examples_to_full_training_accuracy():
     assert history["iter_loss"][-1] < 0.1 * history["iter_loss"][0]
 
 
-def test_history_has_per_iteration_loss_and_per_epoch_curves():
+def test_history_has_per_iteration_loss_and_per_epoch_curves(xp):
     t = _trainer(n=40, epochs=3, log_every=2)
     h = t.train()
     assert set(h) == set(HISTORY_KEYS)
@@ -49,7 +54,7 @@ def test_history_has_per_iteration_loss_and_per_epoch_curves():
         assert len(h[key]) == 3 and all(np.isfinite(h[key]))
 
 
-def test_each_epoch_visits_every_example_once_in_a_new_order():
+def test_each_epoch_visits_every_example_once_in_a_new_order(xp):
     seen = []
 
     def record(batch, rng):
@@ -64,15 +69,15 @@ def test_each_epoch_visits_every_example_once_in_a_new_order():
     assert epochs[0] != epochs[1]
 
 
-def test_one_seed_fixes_the_whole_run_and_another_seed_changes_it():
+def test_one_seed_fixes_the_whole_run_and_another_seed_changes_it(xp):
     runs = [_trainer(seed=s, flip=True, augment=Augmenter()) for s in (4, 4, 5)]
     for t in runs:
         t.train()
     _assert_same_state(runs[0].model, runs[1].model)
-    assert not np.array_equal(runs[0].model.params["fc1.W"], runs[2].model.params["fc1.W"])
+    assert not np.array_equal(*(to_numpy(t.model.params["fc1.W"]) for t in (runs[0], runs[2])))
 
 
-def test_the_best_epoch_by_validation_accuracy_is_restored_at_the_end():
+def test_the_best_epoch_by_validation_accuracy_is_restored_at_the_end(xp):
     t = _trainer(epochs=4, lr=5e-2)
     t.train()
     loss, acc = evaluate(t.model, *t.val)
@@ -80,7 +85,7 @@ def test_the_best_epoch_by_validation_accuracy_is_restored_at_the_end():
     assert t.best["epoch"] == 1 + int(np.argmax(t.history["val_acc"]))
 
 
-def test_early_stop_after_patience_epochs_without_improvement():
+def test_early_stop_after_patience_epochs_without_improvement(xp):
     t = _trainer(epochs=10, lr=1e-12, patience=2)
     t.train()
     assert t.stopped_early and len(t.history["epoch"]) < 10
@@ -88,7 +93,7 @@ def test_early_stop_after_patience_epochs_without_improvement():
     assert max(t.history["val_acc"][-2:]) <= t.best["val_acc"]
 
 
-def test_schedules_set_the_rate_per_epoch():
+def test_schedules_set_the_rate_per_epoch(xp):
     t = _trainer(epochs=3, schedule={"name": "step", "step_epochs": 1, "gamma": 0.5})
     t.train()
     assert t.history["lr"] == pytest.approx([1e-2, 5e-3, 2.5e-3])
@@ -97,13 +102,22 @@ def test_schedules_set_the_rate_per_epoch():
     assert len(t.history["lr"]) == 2
 
 
-def test_class_weights_and_callbacks():
+def test_class_weights_and_callbacks(xp):
     calls = []
     t = _trainer(epochs=2, class_weights=np.linspace(0.5, 2, 7), callbacks=[lambda tr, rec: calls.append(rec)])
     t.train()
     assert [c["epoch"] for c in calls] == [1, 2] and "val_acc" in calls[0]
     with pytest.raises(ConfigError, match="class_weights"):
         _trainer(class_weights=[1.0, 2.0])
+
+
+def test_labels_outside_the_classes_are_refused_before_training(xp):
+    X, y = _data(8)
+    y[3] = 7
+    with pytest.raises(ShapeError, match=r"Trainer: train_data: labels must lie in \[0, 7\).*max 7"):
+        Trainer(models.shallow(**SMALL), (X, xp.asarray(y)))
+    with pytest.raises(ShapeError, match=r"Trainer: val_data: labels must lie in \[0, 7\).*min -1"):
+        Trainer(models.shallow(**SMALL), _data(8), (X, -np.ones(8, np.int64)))
 
 
 def _hybrid_data(n=40):
@@ -115,7 +129,7 @@ def _hybrid_data(n=40):
     return (images, side), np.arange(n) % 7, side + np.array([0, 1], np.float32)
 
 
-def test_online_flips_of_a_hybrid_swap_in_the_side_input_of_each_mirrored_image():
+def test_online_flips_of_a_hybrid_swap_in_the_side_input_of_each_mirrored_image(xp):
     X, y, mirrored_side = _hybrid_data()
     t = Trainer(models.hybrid(models.shallow_config(**SMALL), 2), (X, y), epochs=2, batch_size=16, flip=True,
                 flip_side=mirrored_side, quiet=True)
@@ -124,7 +138,7 @@ def test_online_flips_of_a_hybrid_swap_in_the_side_input_of_each_mirrored_image(
 
     def recording_loss(Xb, yb=None, **kw):
         if kw.get("train"):
-            seen.append((np.array(Xb[0]), np.array(Xb[1])))
+            seen.append((to_numpy(Xb[0]), to_numpy(Xb[1])))
         return real_loss(Xb, yb, **kw)
     t.model.loss = recording_loss
     t.train()
@@ -141,25 +155,25 @@ def test_online_flips_of_a_hybrid_swap_in_the_side_input_of_each_mirrored_image(
     ({"augment": Augmenter()}, "augmentation"),
     ({"flip": False, "flip_side": np.zeros((40, 2), np.float32)}, "flip_side is for a hybrid"),
 ])
-def test_hybrid_models_refuse_flips_without_mirror_features_and_augmentation(kw, message):
+def test_hybrid_models_refuse_flips_without_mirror_features_and_augmentation(xp, kw, message):
     X, y, _ = _hybrid_data()
     with pytest.raises(ConfigError, match=message):
         Trainer(models.hybrid(models.shallow_config(**SMALL), 2), (X, y), **kw)
 
 
-def test_evaluate_uses_the_models_own_loss_and_can_count_a_confusion_matrix():
+def test_evaluate_uses_the_models_own_loss_and_can_count_a_confusion_matrix(xp):
     from minicnn.layers import svm_loss
     X, y = _data(30)
     model = models.Model(dict(models.shallow_config(**SMALL), loss="svm"))
     loss, acc, cm = evaluate(model, X, y, batch_size=7, confusion=True)
     scores = model.scores(X)
-    assert loss == pytest.approx(float(svm_loss(scores, y)[0]), rel=1e-5)
+    assert loss == pytest.approx(float(to_numpy(svm_loss(scores, xp.asarray(y))[0])), rel=1e-5)
     assert cm.shape == (7, 7) and cm.sum() == 30 and acc == np.trace(cm) / 30
-    assert cm[y[0], scores[0].argmax()] >= 1
+    assert cm[y[0], int(to_numpy(scores[0].argmax()))] >= 1
     assert evaluate(model, X, y) == pytest.approx((loss, acc))
 
 
-def test_resume_from_an_epoch_checkpoint_equals_the_uninterrupted_run(tmp_path):
+def test_resume_from_an_epoch_checkpoint_equals_the_uninterrupted_run(xp, tmp_path):
     common = dict(seed=7, flip=True, augment=Augmenter(), optimizer="adam",
                   schedule={"name": "step", "step_epochs": 1, "gamma": 0.5})
     straight = _trainer(epochs=2, **common)
@@ -176,7 +190,7 @@ def test_resume_from_an_epoch_checkpoint_equals_the_uninterrupted_run(tmp_path):
     assert resumed.optimizer.t == straight.optimizer.t
 
 
-def test_ctrl_c_saves_a_checkpoint_mid_epoch_and_resume_continues_exactly(tmp_path):
+def test_ctrl_c_saves_a_checkpoint_mid_epoch_and_resume_continues_exactly(xp, tmp_path):
     aug = Augmenter()
     straight = _trainer(epochs=2, seed=3, flip=True, augment=aug, restore_best=False)
     straight.train()
@@ -199,7 +213,7 @@ def test_ctrl_c_saves_a_checkpoint_mid_epoch_and_resume_continues_exactly(tmp_pa
     assert resumed.history["iter_loss"] == straight.history["iter_loss"]
 
 
-def test_checkpoints_are_written_every_epoch_with_best_beside(tmp_path):
+def test_checkpoints_are_written_every_epoch_with_best_beside(xp, tmp_path):
     t = _trainer(epochs=2, out_dir=str(tmp_path))
     t.train()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["best.npz", "last.npz"]

@@ -50,7 +50,7 @@ def test_bad_choices_get_one_clear_line(run_dir, tmp_path, capsys, monkeypatch, 
     assert code == 1 and message in err and err.count("error:") == 1
 
 
-def test_a_photos_first_face_can_stand_in_for_the_test_face(run_dir, tmp_path, monkeypatch):
+def test_a_photos_first_face_can_stand_in_for_the_test_face(xp, run_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("MINICNN_CACHE_DIR", str(tmp_path / "cache"))
     Image.fromarray(skdata.astronaut()).save(tmp_path / "astronaut.png")
     code = main(["explain", str(run_dir / "run" / "last.npz"), "--data", str(run_dir / "fer.csv"),

@@ -15,13 +15,14 @@ def two_blob_model_and_image(rng, size=16):
     whose class 0 reads only the top-left quadrant of a bright detector and class 1 only the
     bottom-right quadrant of a dark detector (1x1 conv, ReLU, scores)."""
     model = Model(parse_spec("c2k1", input_shape=[1, size, size], n_classes=2), dtype=np.float64).eval()
-    model.params["conv1.W"][...] = np.array([1.0, -1.0]).reshape(2, 1, 1, 1)
-    model.params["conv1.b"][...] = [-0.75, 0.25]  # channel 0 fires above 0.75, channel 1 below 0.25
     h = size // 2
     weights = np.zeros((2, size, size, 2))
     weights[0, :h, :h, 0] = 1.0   # class 0: bright detector, top-left quadrant only
     weights[1, h:, h:, 1] = 1.0   # class 1: dark detector, bottom-right quadrant only
-    model.params["scores.W"][...] = weights.reshape(-1, 2)
+    model.load_state_dict({**model.state_dict(),
+                           "conv1.W": np.array([1.0, -1.0]).reshape(2, 1, 1, 1),
+                           "conv1.b": np.array([-0.75, 0.25]),  # channel 0 fires above 0.75, channel 1 below 0.25
+                           "scores.W": weights.reshape(-1, 2)})
     image = 0.5 + 0.02 * rng.standard_normal((1, 1, size, size))
     image[0, 0, 2:6, 2:6] = 1.0
     image[0, 0, 10:14, 10:14] = 0.0

@@ -2,12 +2,13 @@
 import numpy as np
 import pytest
 
+from minicnn.backend import to_numpy
 from minicnn.viz.saliency import saliency, saliency_figure
 from viz_models import tiny_classifier, tiny_model
 
 
 def scores(model, x):
-    return np.asarray(model.loss(x, train=False), dtype=np.float64)
+    return np.asarray(to_numpy(model.loss(x, train=False)), dtype=np.float64)
 
 
 @pytest.mark.parametrize("cls", [0, 4])

@@ -11,9 +11,9 @@ TINY = "c3k3-bn c4k3-bn-p2 | f8-bn"
 """Conv-BN-ReLU x2 (pool after the second) then fc-BN-ReLU and scores: every kind of layer."""
 
 
-def tiny_model(size=16, spec=TINY, seed=0, dtype=None, n_classes=7, xp=np):
+def tiny_model(size=16, spec=TINY, seed=0, dtype=None, n_classes=7, xp=None):
     """A small model on (1, size, size) inputs with random BN running statistics (evaluation mode),
-    on backend ``xp``."""
+    on backend ``xp`` (default: the default backend)."""
     model = Model(parse_spec(spec, input_shape=[1, size, size], n_classes=n_classes, seed=seed), dtype=dtype)
     rng = np.random.default_rng(seed + 100)
     for layer in model.layers:

@@ -14,7 +14,7 @@ import argparse
 import importlib
 import sys
 
-from ..backend import get_backend, set_backend
+from ..backend import NAMES, get_backend, set_backend
 from ..errors import ConfigError
 from ..gradcheck import GradcheckCase
 
@@ -86,7 +86,7 @@ def add_cli(subparsers):
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("targets", nargs="*", metavar="TARGET",
                    help="module:attribute of a GradcheckCase (default: every built-in layer)")
-    p.add_argument("--backend", choices=["numpy", "cupy"], help="array backend (default: MINICNN_BACKEND)")
+    p.add_argument("--backend", choices=NAMES, help="array backend (default: MINICNN_BACKEND)")
     p.add_argument("--max-elements", type=int, default=None,
                    help="check a random subset of at most this many elements per array")
     p.add_argument("--tol", type=float, default=None, help="relative-error threshold (default: per case, 1e-7)")

@@ -4,6 +4,7 @@ Each front end adds these to its parser, turns them into a run plan with
 ``plan_from_args`` and hands the plan to ``minicnn.pipeline.run.run``; so the
 same option means the same thing, with the same default, everywhere.
 """
+from .. import backend
 from ..data import CLASS_NAMES
 from ..pipeline.config import FLIP_MODES, QUICK, plan_run
 from ..pipeline.outputs import pct
@@ -29,7 +30,8 @@ def add_run_options(p):
                         "best epoch so far is evaluated and the run is reported REDUCED")
     p.add_argument("--seed", type=int, help="one seed for init, shuffling, flips, dropout, augmentation "
                                             "(default the config's: 0)")
-    p.add_argument("--backend", choices=("numpy", "cupy"), help="array backend (default $MINICNN_BACKEND or numpy)")
+    p.add_argument("--backend", choices=backend.NAMES,
+                   help="array backend (default: the current one, $MINICNN_BACKEND or numpy)")
     p.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
     return p
 

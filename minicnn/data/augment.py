@@ -15,11 +15,13 @@ inverse of "flip, then rotate and zoom about c, then shift":
 by bilinear interpolation of the four neighbours of q, with edge pixels
 repeated outside the image. All N warps happen at once: the sample points of
 the batch are one (N, H*W) array and the four neighbours are read with one
-fancy-index gather, written against ``xp`` so it runs on NumPy or CuPy.
+fancy-index gather, written against ``xp`` so it runs on NumPy or CuPy. The
+5 N uniform draws come from the generator passed in; one on the batch's
+device (the Trainer's) draws them there, with nothing copied from the host.
 """
 import math
 
-from ..backend import to_numpy, xp_of
+from ..backend import to_device, xp_of
 from ..errors import ConfigError, ShapeError
 
 
@@ -56,13 +58,17 @@ class Augmenter:
         return cls(**config)
 
     def __call__(self, batch, rng):
-        """A new float batch (N, C, H, W), same backend and dtype; ``rng`` a seeded generator."""
+        """A new float batch (N, C, H, W), same backend and dtype.
+
+        ``rng``: a seeded generator, best on the batch's device (a host one
+        costs a copy of its draws to the device).
+        """
         xp = xp_of(batch)
         if batch.ndim != 4:
             raise ShapeError(f"Augmenter needs a batch (N, C, H, W), got shape {tuple(batch.shape)}")
         n, c, h, w = batch.shape
-        draws = rng.random((n, 5))
-        draws = xp.asarray(to_numpy(draws) if xp.__name__ == "numpy" else draws, dtype=batch.dtype)
+        native = xp.float64 if batch.dtype == xp.float64 else xp.float32
+        draws = to_device(rng.random((n, 5), dtype=native), xp).astype(batch.dtype, copy=False)
         flip = xp.where(draws[:, 0] < 0.5, -1.0, 1.0).astype(batch.dtype) if self.flip else xp.ones(n, batch.dtype)
         angle = (2 * draws[:, 1] - 1) * math.radians(self.rotation)
         zoom = 1 + (2 * draws[:, 2] - 1) * self.scale

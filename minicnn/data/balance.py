@@ -5,16 +5,18 @@ batches with ``balanced_indices`` so every class is equally likely.
 """
 import numpy as np
 
+from ..backend import to_numpy
 from ..errors import DataError
 from .splits import N_CLASSES
 
 
 def class_weights(labels, n_classes=N_CLASSES):
-    """Inverse-frequency weights float32 (n_classes,), normalised to mean 1 over present classes.
+    """Inverse-frequency weights float32 (n_classes,) on the host, normalised to mean 1 over present classes.
 
     w_c = (N / (K * count_c)) / mean_over_present(N / (K * count_c)); absent classes get 0.
+    ``labels`` may live on any backend (device labels are read once).
     """
-    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=n_classes).astype(np.float64)
+    counts = np.bincount(np.asarray(to_numpy(labels), dtype=np.int64), minlength=n_classes).astype(np.float64)
     if len(counts) > n_classes:
         raise DataError(f"class_weights: a label is {len(counts) - 1}, outside 0..{n_classes - 1}")
     present = counts > 0
@@ -28,9 +30,9 @@ def balanced_indices(labels, rng, n=None):
     """``n`` (default len(labels)) indices drawn with replacement so each present class is equally likely.
 
     Each draw picks a present class uniformly, then one of its examples uniformly,
-    both from the numpy Generator ``rng``. Returns int64 (n,).
+    both from the numpy Generator ``rng``. Returns host int64 (n,); ``labels`` may live on any backend.
     """
-    labels = np.asarray(labels, dtype=np.int64)
+    labels = np.asarray(to_numpy(labels), dtype=np.int64)
     n = len(labels) if n is None else n
     order = np.argsort(labels, kind="stable")
     counts = np.bincount(labels)

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..backend import to_numpy
+
 CACHE_ENV = "MINICNN_CACHE_DIR"
 CACHE_VERSION = 1
 """Bump when the layout of cached arrays changes, to invalidate old entries."""
@@ -40,6 +42,7 @@ def file_key(path, **options):
 
 def array_key(array, **options):
     """A hex key for an array's content (bytes, dtype, shape) and ``options``."""
+    array = to_numpy(array)
     h = hashlib.sha1(np.ascontiguousarray(array).data)
     return digest({"sha1": h.hexdigest(), "shape": list(array.shape), "dtype": str(array.dtype), **options})
 

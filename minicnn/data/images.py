@@ -1,4 +1,4 @@
-"""The per-image FER-2013 layout, as a folder or as a .zip of it.
+"""The per-image FER-2013 layout, as a folder, a .zip or a tar archive (.tar, .tar.gz, .tar.xz) of it.
 
     train/<class>/Training_<id>.jpg        -> train
     test/<class>/PublicTest_<id>.jpg       -> val
@@ -10,7 +10,9 @@ case) or the label digit 0..6; files are .jpg, .jpeg or .png, decoded by Pillow
 to 8-bit grayscale 48x48 (``minicnn.data.imagefile``: the size is checked
 before any pixel is decoded, 16-bit files are scaled to 8 bits). The folders may sit below a top-level folder (a zip
 of ``fer2013/``). Images are ordered by split, then by the number in the file
-name, then by name, so the zip and the Kaggle CSV give identical arrays.
+name, then by name, so the zip, the tar and the Kaggle CSV give identical
+arrays. A compressed tar can only be read as a stream, so its image files are
+read in one pass, in archive order, before they are decoded in that order.
 
 When no file name in test/ carries PublicTest/PrivateTest (and there is no
 val/), test/ is split in two halves per class, with a fixed seed: the first
@@ -18,6 +20,7 @@ half of a seeded permutation of each class becomes val. That is said in the
 data set's ``source`` and in a warning.
 """
 import re
+import tarfile
 import warnings
 import zipfile
 from pathlib import Path
@@ -26,10 +29,13 @@ import numpy as np
 
 from ..errors import DataError
 from .imagefile import decode_image
-from .messages import Progress
+from .messages import Progress, say
 from .splits import CLASS_NAMES, IMAGE_SHAPE, SPLIT_NAMES, Split
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+ZIP_SUFFIXES = (".zip",)
+TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz")
+ARCHIVE_SUFFIXES = ZIP_SUFFIXES + TAR_SUFFIXES
 FOLDER_SPLITS = ("train", "val", "test")
 NAMED_SPLITS = {"training": "train", "publictest": "val", "privatetest": "test"}
 HALVES_SEED = 0
@@ -37,7 +43,7 @@ _CLASS_OF = {**{c.lower(): k for k, c in enumerate(CLASS_NAMES)}, **{str(k): k f
 
 
 def read_images(path, progress=True):
-    """Read a folder or .zip in the per-image layout.
+    """Read a folder, .zip or tar archive (.tar, .tar.gz, .tar.xz) in the per-image layout.
 
     Returns ``({"train"|"val"|"test": Split}, note)`` where ``note`` says how
     val and test were formed. Raises DataError naming the file for an unknown
@@ -48,6 +54,9 @@ def read_images(path, progress=True):
     if path.is_dir():
         members = [str(p.relative_to(path)).replace("\\", "/") for p in path.rglob("*") if p.is_file()]
         return _read_members(path, members, _FolderReader(path), progress)
+    if path.name.lower().endswith(TAR_SUFFIXES):
+        reader = _TarReader(path, progress)
+        return _read_members(path, list(reader.files), reader, progress)
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -96,6 +105,24 @@ class _ZipReader:
             return self.archive.read(member)
         except (zipfile.BadZipFile, OSError, RuntimeError) as exc:
             raise DataError(f"{self.path}: cannot read {member} ({exc})") from None
+
+
+class _TarReader:
+    """The image files of a tar archive (any compression), read in one pass in archive order."""
+
+    def __init__(self, path, progress):
+        say(f"reading {path.name} (one pass through the archive)", progress)
+        self.files = {}
+        try:
+            with tarfile.open(path, "r:*") as archive:
+                for member in archive:
+                    if member.isfile() and member.name.lower().endswith(IMAGE_SUFFIXES):
+                        self.files[member.name] = archive.extractfile(member).read()
+        except (tarfile.TarError, OSError, EOFError) as exc:
+            raise DataError(f"{path}: not a readable tar archive ({exc})") from None
+
+    def read(self, member):
+        return self.files[member]
 
 
 def _index(members, path):

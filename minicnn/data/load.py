@@ -3,9 +3,11 @@
 Accepted ``path`` (or, when None, the environment variable ``MINICNN_FER2013``):
 
 - the Kaggle CSV: ``*.csv``, ``*.csv.gz`` or ``*.csv.xz``;
-- the per-image layout (``train/<class>/...``, ``test/<class>/...``) as a folder or ``*.zip``;
+- the per-image layout (``train/<class>/...``, ``test/<class>/...``) as a folder, a ``*.zip``
+  or a tar archive (``*.tar``, ``*.tar.gz``, ``*.tar.xz``);
 - a folder holding one of those: ``fer2013.csv[.gz|.xz]`` is preferred, then
-  ``fer2013-images.zip`` / ``fer2013.zip``, then a ``train/`` + ``test/`` layout.
+  ``fer2013-images.zip`` / ``fer2013.zip``, then ``fer2013-images.tar.xz``, then a
+  ``train/`` + ``test/`` layout.
 
 No data path is built in: data is found only through the argument or the variable.
 """
@@ -17,14 +19,15 @@ import numpy as np
 
 from ..errors import DataError
 from . import cache
-from .images import read_images
+from .images import ARCHIVE_SUFFIXES, read_images
 from .kaggle_csv import read_csv
 from .messages import say
 from .splits import IMAGE_SHAPE, SPLIT_NAMES, FERDataset, Split, check_splits
 
 DATA_ENV = "MINICNN_FER2013"
 CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.xz")
-FOLDER_CANDIDATES = ("fer2013.csv", "fer2013.csv.gz", "fer2013.csv.xz", "fer2013-images.zip", "fer2013.zip")
+FOLDER_CANDIDATES = ("fer2013.csv", "fer2013.csv.gz", "fer2013.csv.xz", "fer2013-images.zip", "fer2013.zip",
+                     "fer2013-images.tar.xz")
 
 
 def load_fer2013(path=None, cache_dir=None, skip_bad_rows=False, progress=True, use_cache=True):
@@ -65,22 +68,22 @@ def resolve_source(path=None):
         path = os.environ.get(DATA_ENV)
         if not path:
             raise DataError(f"no FER-2013 path given: pass one or set {DATA_ENV} to the CSV "
-                            "(fer2013.csv[.gz|.xz]), the images .zip, or a folder holding them")
+                            "(fer2013.csv[.gz|.xz]), the images .zip or .tar[.gz|.xz], or a folder holding them")
     path = Path(path).expanduser()
     if not path.exists():
-        raise DataError(f"FER-2013 not found at {path}: pass the path of the CSV, the images .zip or "
+        raise DataError(f"FER-2013 not found at {path}: pass the path of the CSV, the images .zip or .tar, or "
                         f"their folder (or set {DATA_ENV})")
     if path.is_file():
-        if not path.name.lower().endswith(CSV_SUFFIXES + (".zip",)):
-            raise DataError(f"{path}: unknown FER-2013 format; expected a .csv, .csv.gz, .csv.xz or .zip file")
+        if not path.name.lower().endswith(CSV_SUFFIXES + ARCHIVE_SUFFIXES):
+            raise DataError(f"{path}: unknown FER-2013 format; expected a .csv[.gz|.xz], .zip or .tar[.gz|.xz] file")
         return path
     for name in FOLDER_CANDIDATES:
         if (path / name).is_file():
             return path / name
     if (path / "train").is_dir():
         return path
-    raise DataError(f"{path}: holds no fer2013.csv[.gz|.xz], fer2013-images.zip or train/ + test/ folders; "
-                    f"point at the data (argument or {DATA_ENV})")
+    raise DataError(f"{path}: holds no fer2013.csv[.gz|.xz], fer2013-images.zip or .tar.xz, or train/ + test/ "
+                    f"folders; point at the data (argument or {DATA_ENV})")
 
 
 def _source_key(source, kind, skip_bad_rows):

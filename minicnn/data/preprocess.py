@@ -12,7 +12,7 @@ prediction on new images subtracts the same mean.
 """
 import numpy as np
 
-from ..backend import DEFAULT_DTYPE, xp_of
+from ..backend import DEFAULT_DTYPE, to_numpy, xp_of
 from ..errors import ShapeError
 
 SCALE = 1.0 / 255.0
@@ -22,14 +22,14 @@ class MeanImage:
     """Subtracts the training mean image. ``mean``: float32 (H, W), in [0, 1] units."""
 
     def __init__(self, mean=None):
-        self.mean = None if mean is None else np.asarray(mean, dtype=np.float32)
+        self.mean = None if mean is None else np.asarray(to_numpy(mean), dtype=np.float32)
 
     def fit(self, images):
-        """Fit on training images uint8 (N, H, W); returns self."""
-        images = np.asarray(images)
+        """Fit on training images uint8 (N, H, W), NumPy or CuPy (summed where they live); returns self."""
         if images.ndim != 3 or len(images) == 0:
-            raise ShapeError(f"MeanImage.fit needs training images (N, H, W) with N >= 1, got {images.shape}")
-        self.mean = (images.mean(axis=0, dtype=np.float64) * SCALE).astype(np.float32)
+            raise ShapeError(f"MeanImage.fit needs training images (N, H, W) with N >= 1, got {tuple(images.shape)}")
+        mean = images.mean(axis=0, dtype=xp_of(images).float64) * SCALE
+        self.mean = np.asarray(to_numpy(mean), dtype=np.float32)
         return self
 
     def transform(self, images):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..backend import to_numpy
 from ..errors import DataError
 
 CLASS_NAMES = ("Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral")
@@ -20,14 +21,17 @@ SPLIT_NAMES = ("train", "val", "test")
 
 @dataclass
 class Split:
-    """One split: ``images`` uint8 (N, H, W) and ``labels`` int64 (N,)."""
+    """One split: ``images`` uint8 (N, H, W) and ``labels`` int64 (N,), kept on the host.
+
+    Device arrays given to it are copied to the host.
+    """
 
     images: np.ndarray
     labels: np.ndarray
 
     def __post_init__(self):
-        self.images = np.ascontiguousarray(self.images, dtype=np.uint8)
-        self.labels = np.ascontiguousarray(self.labels, dtype=np.int64)
+        self.images = np.ascontiguousarray(to_numpy(self.images), dtype=np.uint8)
+        self.labels = np.ascontiguousarray(to_numpy(self.labels), dtype=np.int64)
         if self.images.ndim != 3 or len(self.images) != len(self.labels):
             raise DataError(f"a split needs images (N, H, W) and labels (N,), got "
                             f"{self.images.shape} and {self.labels.shape}")
@@ -40,7 +44,8 @@ class Split:
         return np.bincount(self.labels, minlength=n_classes)
 
     def take(self, indices):
-        """The split restricted to ``indices`` (in that order)."""
+        """The split restricted to ``indices`` (in that order; host or device indices)."""
+        indices = to_numpy(indices)
         return Split(self.images[indices], self.labels[indices])
 
     def subset(self, n, seed=0):

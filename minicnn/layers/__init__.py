@@ -12,7 +12,7 @@ from .concat import concat_backward, concat_forward
 from .conv import col2im, conv_backward, conv_forward, im2col
 from .conv_naive import conv_backward_naive, conv_forward_naive
 from .dropout import dropout_backward, dropout_forward
-from .loss import l2_penalty, softmax, softmax_cross_entropy, svm_loss
+from .loss import check_label_range, l2_penalty, softmax, softmax_cross_entropy, svm_loss
 from .norm import (batchnorm_backward, batchnorm_forward, spatial_batchnorm_backward, 
                    spatial_batchnorm_forward)
 from .pool import maxpool_backward, maxpool_forward
@@ -26,6 +26,6 @@ __all__ = [
     "batchnorm_forward", "batchnorm_backward",
     "spatial_batchnorm_forward", "spatial_batchnorm_backward",
     "dropout_forward", "dropout_backward",
-    "softmax", "softmax_cross_entropy", "svm_loss", "l2_penalty",
+    "softmax", "softmax_cross_entropy", "svm_loss", "l2_penalty", "check_label_range",
     "concat_forward", "concat_backward",
 ]

@@ -3,16 +3,26 @@
 Every loss returns (loss, dscores): loss is a 0-d array on the scores' backend
 (``float(loss)`` makes it a number; keeping it on the device avoids a sync),
 dscores (N, C) is its gradient.
+
+Labels outside [0, C) raise a ShapeError on the host (NumPy), where the check
+is free. On a device backend the check would read a value back to the host
+and stall the GPU once per step, and CuPy would silently wrap a bad label
+onto another class: there the loss and dscores become NaN instead, so the
+mistake surfaces at the next logged loss rather than as a plausible wrong
+number. Check labels once on the host where data enters (the Trainer does,
+with ``check_label_range``).
 """
-from ..backend import xp_of
+from ..backend import is_host, to_numpy, xp_of
 from ..errors import ShapeError
 from ._check import require_ndim, require_shape
 
 
 def _check_labels(layer, scores, y):
-    """Validate scores (N, C) and integer labels y (N,) in [0, C).
+    """Validate scores (N, C) and integer labels y (N,); return (xp, N, C, poison).
 
-    The range check reads two scalars from y (one device sync on CuPy).
+    ``poison`` is None on the host (labels out of [0, C) raise here) and on a
+    device a 0-d array of the scores' dtype: 0 when every label is in range,
+    NaN otherwise, to be added to the loss and its gradient (no sync).
     """
     xp = xp_of(scores, y)
     require_ndim(layer, "scores", scores, 2, "(N, C)")
@@ -23,10 +33,23 @@ def _check_labels(layer, scores, y):
                          f"has {n} rows")
     if y.dtype.kind not in "iu":
         raise ShapeError(f"{layer}: y has dtype {y.dtype} but needs integer class labels")
-    if n and not bool(((y >= 0) & (y < c)).all()):
-        raise ShapeError(f"{layer}: labels must lie in [0, {c}) for scores {tuple(scores.shape)}; "
+    if is_host(xp):
+        check_label_range(layer, y, c, f" for scores {tuple(scores.shape)}")
+        return xp, n, c, None
+    in_range = ((y >= 0) & (y < c)).all()
+    return xp, n, c, xp.where(in_range, 0.0, float("nan")).astype(scores.dtype)
+
+
+def check_label_range(where, y, n_classes, what=""):
+    """Raise a ShapeError naming ``where`` unless every label of ``y`` lies in [0, n_classes).
+
+    ``y`` may live on any backend; a device array is read once (do this where
+    data enters, not per step).
+    """
+    y = to_numpy(y)
+    if len(y) and (y.min() < 0 or y.max() >= n_classes):
+        raise ShapeError(f"{where}: labels must lie in [0, {n_classes}){what}; "
                          f"got min {int(y.min())}, max {int(y.max())}")
-    return xp, n, c
 
 
 def _log_softmax(scores):
@@ -52,19 +75,27 @@ def softmax_cross_entropy(scores, y, class_weights=None):
     scores (N, C), y (N,) integers in [0, C), class_weights (C,) or None.
     Returns (loss, dscores).
     """
-    xp, n, c = _check_labels("softmax_cross_entropy", scores, y)
+    xp, n, c, poison = _check_labels("softmax_cross_entropy", scores, y)
     rows = xp.arange(n)
     log_probs = _log_softmax(scores)
     dscores = xp.exp(log_probs)
     dscores[rows, y] -= 1
     losses = -log_probs[rows, y]
     if class_weights is None:
-        return losses.mean(), dscores / n
+        return _poisoned(losses.mean(), dscores / n, poison)
     require_shape("softmax_cross_entropy", "class_weights", class_weights, (c,),
                   f"one weight per class of scores {tuple(scores.shape)}")
     w = class_weights[y].astype(scores.dtype, copy=False)
     total = w.sum()
-    return (w * losses).sum() / total, dscores * (w / total)[:, None]
+    return _poisoned((w * losses).sum() / total, dscores * (w / total)[:, None], poison)
+
+
+def _poisoned(loss, dscores, poison):
+    """(loss, dscores), both NaN when ``poison`` is NaN (a device batch with a label out of range)."""
+    if poison is None:
+        return loss, dscores
+    dscores += poison
+    return loss + poison, dscores
 
 
 def svm_loss(scores, y, margin=1.0):
@@ -76,14 +107,14 @@ def svm_loss(scores, y, margin=1.0):
     At a hinge (margin exactly 0) the subgradient 0 is used.
     Returns (loss, dscores).
     """
-    xp, n, _ = _check_labels("svm_loss", scores, y)
+    xp, n, _, poison = _check_labels("svm_loss", scores, y)
     rows = xp.arange(n)
     margins = scores - scores[rows, y][:, None] + margin
     margins[rows, y] = 0
     violated = margins > 0
     dscores = violated.astype(scores.dtype)
     dscores[rows, y] = -violated.sum(axis=1)
-    return xp.maximum(margins, 0).sum() / n, dscores / n
+    return _poisoned(xp.maximum(margins, 0).sum() / n, dscores / n, poison)
 
 
 def l2_penalty(weights, reg):

@@ -6,7 +6,7 @@ Both share one implementation that reduces over every axis except axis 1
 (the feature or channel axis): (N, D) over N, (N, C, H, W) over N, H and W,
 so a spatial input is normalized in place in its NCHW layout, never transposed.
 """
-from ..backend import xp_of
+from ..backend import is_host, xp_of
 from ._check import require_ndim, require_shape
 
 
@@ -38,24 +38,31 @@ def _stat_axes(x):
     return axes, lambda a: a.reshape(shape)
 
 
-def _sum_of_squares(xp, a):
-    """Per-feature sum of a**2 over every axis but 1, without a squared temporary (einsum)."""
-    axes = "abcdefgh"[:a.ndim]
-    return xp.einsum(f"{axes},{axes}->b", a, a)
+def _sum_of_squares(xp, a, axes):
+    """Per-feature sum of a**2 over ``axes`` (every axis but 1).
+
+    On NumPy an einsum reads ``a`` once without a squared temporary. CuPy's
+    einsum would copy both operands transposed and run a degenerate batched
+    matrix product, so on a device the square is summed by a reduction kernel.
+    """
+    if is_host(xp):
+        letters = "abcdefgh"[:a.ndim]
+        return xp.einsum(f"{letters},{letters}->b", a, a)
+    return xp.square(a).sum(axis=axes)
 
 
 def _normalize(x, gamma, beta, running_mean, running_var, train, momentum, eps):
     """The batchnorm math on validated x (N, D) or (N, C, H, W); see ``batchnorm_forward``.
 
     Fast path: the cache keeps xc = x - mu (x_hat = xc * inv_std is never
-    stored); the variance is an einsum over xc, no squared copy.
+    stored); the variance is the per-feature sum of xc**2 (``_sum_of_squares``).
     """
     xp = xp_of(x, gamma, beta, running_mean, running_var)
     axes, per = _stat_axes(x)
     if train:
         mu = x.mean(axis=axes)
         xc = x - per(mu)
-        var = _sum_of_squares(xp, xc) / (x.size // x.shape[1])
+        var = _sum_of_squares(xp, xc, axes) / (x.size // x.shape[1])
         running = (momentum * running_mean + (1 - momentum) * mu,
                    momentum * running_var + (1 - momentum) * var)
     else:

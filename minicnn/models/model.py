@@ -332,6 +332,8 @@ class Model:
             raise ConfigError("class weights need the softmax loss; this model uses loss 'svm'")
         scores, _ = self._forward(X, train, keep_cache=True)
         try:
+            if backend.is_host(backend.xp_of(y)):   # free here; on a device the loss turns NaN instead of syncing
+                L.check_label_range("Model.loss", y, self._config["n_classes"])
             y = backend.to_device(y, self.xp)
             if self._config["loss"] == "softmax":
                 data_loss, dscores = L.softmax_cross_entropy(scores, y, class_weights=class_weights)

@@ -7,7 +7,8 @@ can be redrawn from a committed metrics.json.
 keys (schema 2)::
 
     schema, model, run_id, spec, n_params,
-    reduced, reductions, changes, stopped (null, "early stop" or "time budget"),
+    reduced, reductions, changes, stopped (null, "early stop", or the reason of a requested stop
+      such as "its time budget"),
     data {kind, source, name, bytes, sha256, fingerprint, n_train, n_val, n_test, n_train_per_epoch},
     identity {model, data, seed}  (what every checkpoint of the run carries),
     val / test {accuracy, loss, n, per_class_accuracy {class: acc}, confusion_matrix [[...]]},

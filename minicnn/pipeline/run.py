@@ -21,8 +21,9 @@ Stages:
    goes into every checkpoint, and a resumed run must match it and the plan's protocol;
 5. the Trainer (flips, augmentation, recalibration, early stop), with
    ``last.npz`` / ``best.npz`` in ``checkpoint_dir``; a time budget
-   (``train.time_budget`` seconds since the run started) stops it cleanly
-   through ``Trainer.request_stop`` (the checkpoint is saved first);
+   (``train.time_budget`` seconds since the run started), or any callback,
+   stops it cleanly through ``Trainer.request_stop`` (the checkpoint is saved
+   first; the best epoch so far is evaluated);
 6. evaluation of the best epoch on validation and test with the model's own
    loss (``minicnn.training.evaluate``);
 7. outputs in ``out_dir``: metrics.json (schema 2), per_class.md, curves.png, confusion.png.
@@ -73,7 +74,7 @@ class TimeBudget:
 
     def _stop(self, trainer):
         self.spent = True
-        trainer.request_stop()
+        trainer.request_stop("its time budget")
 
     def cancel(self):
         if self._timer is not None:
@@ -138,29 +139,31 @@ def make_trainer(plan, inputs, model_cfg, run_identity, checkpoint_dir, resume_f
                    preprocess_info=inputs.preprocess_info(protocol=protocol(plan)), **common)
 
 
-def train_within_budget(trainer, budget):
-    """``trainer.train()``; when the budget stops it, the best epoch so far is restored. Returns True if it did."""
+def train_until_stopped(trainer, budget):
+    """``trainer.train()``, within ``budget``; returns the reason of a requested stop (``request_stop``,
+    e.g. "its time budget"), after restoring the best epoch so far, or None when training ran to its end.
+    Ctrl-C is passed on."""
     budget.watch(trainer)
     try:
         trainer.train()
-        return False
+        return None
     except KeyboardInterrupt:
-        if not budget.spent:
+        if trainer.stop_reason is None:
             raise
         if trainer.best_state is None:
-            raise ConfigError(f"the time budget of {budget.seconds:g} s ran out before the first epoch ended "
-                              "(its checkpoint is saved: resume with a larger budget)") from None
+            raise ConfigError(f"{trainer.stop_reason} stopped the run before the first epoch ended "
+                              "(its checkpoint is saved: resume with more time)") from None
         trainer.restore_best()
-        return True
+        return trainer.stop_reason
     finally:
         budget.cancel()
 
 
-def stop_reductions(trainer, by_budget):
-    """Reductions that only the end of training reveals: a time-budget stop or an early stop."""
+def stop_reductions(trainer, reason):
+    """``(stopped, reductions)`` that only the end of training reveals: a requested stop or an early stop."""
     planned = trainer.config["epochs"]
-    if by_budget:
-        return "time budget", [f"stopped by its time budget after {_epochs(trainer.epoch)} (of {planned})"]
+    if reason:
+        return reason, [f"stopped by {reason} after {_epochs(trainer.epoch)} (of {planned})"]
     if trainer.stopped_early and trainer.epoch < planned:
         return "early stop", [f"stopped early after {trainer.epoch} of {planned} epochs "
                               f"(patience {trainer.config['patience']})"]
@@ -172,15 +175,18 @@ def _epochs(n):
 
 
 def run(plan, data=None, *, out_dir, checkpoint_dir=None, run_id=None, resume=False, overwrite=False,
-        backend_name=None, sizes=None, quiet=False, log=None):
+        backend_name=None, sizes=None, quiet=False, log=None, callbacks=()):
     """Train and evaluate the run ``plan`` on ``data``; write its outputs to ``out_dir``; return a RunResult.
 
     data: "synthetic", a FER-2013 path, or None for $MINICNN_FER2013 (``sizes``
     per split for synthetic). checkpoint_dir: where last.npz / best.npz go
     (default ``out_dir``). resume: False, True (``checkpoint_dir/last.npz``)
     or a checkpoint path. overwrite: start afresh over an existing checkpoint.
-    backend_name: "numpy" or "cupy" (default: the current backend). log: a
-    function taking one line of progress (default: silent).
+    backend_name: "numpy", "cupy" or "strict" (default: the current backend). log: a
+    function taking one line of progress (default: silent). callbacks: more
+    Trainer callbacks ``fn(trainer, record)`` after each epoch; one that calls
+    ``trainer.request_stop(reason)`` ends the run like the time budget does
+    (REDUCED, "stopped by <reason> after E epochs").
     """
     started = datetime.datetime.now(datetime.timezone.utc)
     t0 = time.perf_counter()
@@ -205,8 +211,9 @@ def run(plan, data=None, *, out_dir, checkpoint_dir=None, run_id=None, resume=Fa
         f"(flips: {plan['train']['flips']}), checkpoints in {checkpoint_dir}")
     if not quiet:
         print(trainer.model.summary(), flush=True)
-    by_budget = train_within_budget(trainer, TimeBudget(plan["train"]["time_budget"], t0))
-    stopped, late = stop_reductions(trainer, by_budget)
+    trainer.callbacks.extend(callbacks)
+    reason = train_until_stopped(trainer, TimeBudget(plan["train"]["time_budget"], t0))
+    stopped, late = stop_reductions(trainer, reason)
 
     model, history = trainer.model, trainer.history
     results = {}

@@ -5,13 +5,16 @@
     history = trainer.train()
 
 Each epoch visits every training example once, in a fresh permutation (minibatches
-without replacement) drawn from a generator seeded by ``(seed, epoch)``; the same
-generator draws the per-image flips (for a hybrid model a mirrored image takes
-the side input of its mirror image, ``flip_side``) and feeds the augmenter. Dropout masks come
-from the model's own seeded layers. So one seed fixes shuffling, flips,
-augmentation and dropout (and the model's config seed fixes initialization),
-and a run interrupted and resumed from a checkpoint reproduces the uninterrupted
-run exactly.
+without replacement) drawn from a generator seeded by ``(seed, epoch)``, which
+also draws the per-image flips (for a hybrid model a mirrored image takes the
+side input of its mirror image, ``flip_side``); both are moved to the model's device once per
+epoch. The augmenter gets, for each minibatch, a generator on the model's
+device keyed by ``(seed, epoch, minibatch)`` (``backend.counter_rng``), so its
+random parameters are drawn on the device. Dropout masks come from the
+model's own seeded layers. So one seed fixes shuffling, flips, augmentation
+and dropout (and the model's config seed fixes initialization), and a run
+interrupted and resumed from a checkpoint reproduces the uninterrupted run
+exactly, with no generator state to store.
 
 After every epoch, when the model has a dropout before a batch norm
 (``model.needs_recalibration``), the trainer first re-estimates the batch-norm
@@ -24,13 +27,15 @@ accuracy on the validation set and on a fixed subset of at most
 ``train_eval_size`` training images (2,000 by default: cheaper than a full
 pass, and measured the same way as validation), steps the learning-rate
 schedule, remembers the parameters and BN statistics of the best epoch by
-validation accuracy, writes ``last.npz`` (and ``best.npz`` when it improves)
+validation accuracy (a copy on the model's device), writes ``last.npz`` (and ``best.npz`` when it improves)
 to ``out_dir``, calls the callbacks and checks early stopping.
 
-The training data is moved to the model's device once. Inside an epoch nothing
-is read back to the host except every ``log_every`` iterations, when the
-pending minibatch losses are fetched in one transfer for the history and the
-progress bar.
+The training data is moved to the model's device once, after its labels are
+checked on the host. Inside an epoch nothing is read back to the host except
+every ``log_every`` iterations, when the pending minibatch losses and the
+running accuracy are fetched in one transfer for the history and the progress
+bar; the end of an epoch reads three times (the epoch's running sums, the
+training subset's and the validation set's evaluation).
 
 Ctrl-C or SIGTERM (what ``kill``, ``timeout`` and job schedulers send) finishes
 the current minibatch, writes ``last.npz`` with the position inside the epoch,
@@ -68,6 +73,7 @@ _SUBSET_STREAM = 2
 _RECALIBRATION_STREAM = 3
 RECALIBRATION_IMAGES = 4096
 """Training images used by default to re-estimate batch-norm statistics after each epoch."""
+_AUGMENT_STREAM = 4
 
 HISTORY_KEYS = ("iter_loss", "epoch", "iterations", "lr", "batch_loss", "batch_acc", "train_loss", "train_acc",
                 "val_loss", "val_acc", "epoch_time", "images_per_s")
@@ -90,6 +96,11 @@ def _to(X, xp, dtype=None):
     if isinstance(X, (tuple, list)):
         return tuple(backend.to_device(x, xp, dtype=dtype) for x in X)
     return backend.to_device(X, xp, dtype=dtype)
+
+
+def _snapshot(model):
+    """Copies of the model's parameters and buffers on its own device (no host transfer), by name."""
+    return {name: a.copy() for name, a in {**model.params, **model.buffers}.items()}
 
 
 def data_loss(model, scores, y):
@@ -148,7 +159,8 @@ class Trainer:
     flip_side         for a hybrid model with ``flip=True``: the side inputs (N, D) of the
                       mirrored training images (e.g. the HOG of each mirror image); a mirrored
                       example takes its row here instead of its own side input
-    augment           an augmenter ``augment(batch, rng) -> batch`` applied to each minibatch
+    augment           an augmenter ``augment(batch, rng) -> batch`` applied to each minibatch;
+                      ``rng`` is a generator on the batch's device (CuPy's Generator API)
     class_weights     per-class loss weights (n_classes,) for the softmax loss, or None
     recalibrate       training images to re-estimate batch-norm statistics from after each epoch
                       (dropout off); None: RECALIBRATION_IMAGES when ``model.needs_recalibration``, else 0
@@ -196,9 +208,8 @@ class Trainer:
         self.best = {"epoch": None, "val_acc": None, "val_loss": None}
         self.best_state = None
         self.stopped_early = False
-        self._epoch_rng = None
+        self.stop_reason = None
         self._epoch_acc = {"loss_sum": 0.0, "correct": 0.0, "seconds": 0.0, "images": 0}
-        self._resume_rng_state = None
         self._interrupted = False
         xp, dtype = model.xp, model.dtype
         self.X, self.y = _to(train_data[0], xp, dtype), backend.to_device(train_data[1], xp)
@@ -242,6 +253,8 @@ class Trainer:
                 continue
             if len(data) != 2 or _n(data[0]) != len(data[1]):
                 raise ShapeError(f"Trainer: {name} must be (X, y) with as many labels as images")
+            n_classes = self.model.config["n_classes"]      # checked once here: a per-step check would sync
+            L.check_label_range(f"Trainer: {name}", data[1], n_classes, f" (the model has {n_classes} classes)")
         if c["class_weights"] is not None and len(c["class_weights"]) != self.model.config["n_classes"]:
             raise ConfigError(f"Trainer: class_weights has {len(c['class_weights'])} entries; the model has "
                               f"{self.model.config['n_classes']} classes")
@@ -279,20 +292,17 @@ class Trainer:
         return self.history
 
     def _epoch_draws(self, n):
-        """Generator, permutation and flip mask for the current epoch, all from (seed, epoch)."""
+        """Permutation and flip mask (or None) of the current epoch, drawn from (seed, epoch) on the host."""
         rng = np.random.default_rng([self.config["seed"], _SHUFFLE_STREAM, self.epoch])
         perm = rng.permutation(n)
         flips = rng.random(n) < 0.5 if self.config["flip"] else None
-        return rng, perm, flips
+        return perm, flips
 
     def _run_epoch(self):
         model, opt, xp = self.model, self.optimizer, self.model.xp
         n, bs = _n(self.X), self.config["batch_size"]
         n_batches = math.ceil(n / bs)
-        self._epoch_rng, perm, flips = self._epoch_draws(n)
-        if self._resume_rng_state is not None:
-            self._epoch_rng.bit_generator.state = self._resume_rng_state
-            self._resume_rng_state = None
+        perm, flips = self._epoch_draws(n)
         if self.iteration == 0:
             self._epoch_acc = {"loss_sum": 0.0, "correct": 0.0, "seconds": 0.0, "images": 0}
         perm = backend.to_device(perm, xp)
@@ -309,7 +319,8 @@ class Trainer:
             if flips is not None:
                 Xb = self._flip(Xb, flips[idx], idx)
             if self.augment is not None:
-                Xb = self.augment(Xb, self._epoch_rng)
+                key = (self.config["seed"], _AUGMENT_STREAM, self.epoch)
+                Xb = self.augment(Xb, backend.counter_rng(key, it, xp))
             loss, grads, scores = model.loss(Xb, yb, train=True, class_weights=self.class_weights,
                                              return_scores=True)
             opt.step(model.params, grads)
@@ -333,8 +344,8 @@ class Trainer:
             if self._interrupted:
                 break
         bar.close()
-        self._epoch_acc["loss_sum"] = float(backend.to_numpy(loss_sum))
-        self._epoch_acc["correct"] = float(backend.to_numpy(correct))
+        self._epoch_acc["loss_sum"], self._epoch_acc["correct"] = (
+            float(v) for v in backend.to_numpy(xp.stack([loss_sum, correct])))
         self._epoch_acc["seconds"] += time.perf_counter() - t0
         self._epoch_acc["images"] += seen
 
@@ -374,7 +385,7 @@ class Trainer:
         improved = val_acc is not None and (self.best["val_acc"] is None or val_acc > self.best["val_acc"])
         if improved:
             self.best = {"epoch": self.epoch, "val_acc": val_acc, "val_loss": val_loss}
-            self.best_state = self.model.state_dict()
+            self.best_state = _snapshot(self.model)
             if self.out_dir:
                 self._save("best.npz")
         if c["patience"] is not None and self.best["epoch"] is not None \
@@ -445,19 +456,22 @@ class Trainer:
                 signal.signal(s, signal.SIG_DFL if h is None else h)
         return restore
 
-    def request_stop(self):
-        """Ask the loop to stop after the current minibatch and checkpoint, as Ctrl-C does."""
+    def request_stop(self, reason=None):
+        """Ask the loop to stop after the current minibatch and checkpoint, as Ctrl-C does.
+
+        ``reason`` (words such as "its time budget") is kept in ``stop_reason``,
+        so the caller that catches the KeyboardInterrupt can tell a requested
+        stop from Ctrl-C and report it.
+        """
+        self.stop_reason = reason
         self._interrupted = True
 
     # -- checkpoints -------------------------------------------------------------
     def state(self):
         """The trainer's JSON-able state stored in checkpoints."""
-        rng = None
-        if self.iteration and self._epoch_rng is not None:
-            rng = self._epoch_rng.bit_generator.state
         return {"config": self.config,
                 "position": {"epoch": self.epoch, "iteration": self.iteration, "step": self.step},
-                "epoch_rng": rng, "epoch_acc": self._epoch_acc, "best": self.best,
+                "epoch_acc": self._epoch_acc, "best": self.best,
                 "stopped_early": self.stopped_early}
 
     def _save(self, name):
@@ -515,7 +529,6 @@ class Trainer:
                 trainer.schedule.load_state_dict(extras["schedule"])
         trainer.history = history
         trainer.epoch, trainer.iteration, trainer.step = position
-        trainer._resume_rng_state = state.get("epoch_rng")
         trainer._epoch_acc = state.get("epoch_acc") or trainer._epoch_acc
         trainer.best = best
         trainer.stopped_early = bool(state.get("stopped_early"))

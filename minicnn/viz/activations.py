@@ -39,8 +39,8 @@ def activation_maps(model, X, layer):
 
 
 def sparsity(maps):
-    """Fraction of activations that are exactly zero."""
-    return float(np.mean(np.asarray(maps) == 0))
+    """Fraction of activations that are exactly zero (host or device maps)."""
+    return float(np.mean(np.asarray(to_numpy(maps)) == 0))
 
 
 def _map_panels(maps, label):
@@ -59,6 +59,7 @@ def _with_colorbar(row):
 
 def activations_figure(clf, face, layer, max_maps=32, ncols=8):
     """The face (H, W) and the first ``max_maps`` maps of ``layer`` for it, on one colour scale."""
+    face = to_numpy(face)
     maps = activation_maps(clf.model, clf.inputs(np.asarray(face)[None]), layer)[0]
     shown = _map_panels(maps[:max_maps], layer)
     ncols = min(ncols, len(shown))
@@ -77,6 +78,7 @@ def epochs_figure(classifiers, face, layer=None, max_maps=8):
     in every row (a channel keeps its identity through training).
     """
     name = layer or conv_activation_layers(classifiers[0][1].model)[0]
+    face = to_numpy(face)
     rows = []
     for epoch, clf in classifiers:
         maps = activation_maps(clf.model, clf.inputs(np.asarray(face)[None]), name)[0]

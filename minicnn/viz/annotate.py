@@ -3,6 +3,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..backend import to_numpy
+
 BOX_COLOURS = ((230, 57, 70), (29, 120, 230), (46, 160, 67), (244, 162, 38), (142, 68, 173))
 
 
@@ -15,7 +17,7 @@ def annotate(rgb, boxes, labels, path):
     """
     from PIL import Image, ImageDraw, ImageFont
 
-    image = Image.fromarray(np.asarray(rgb, dtype=np.uint8))
+    image = Image.fromarray(np.asarray(to_numpy(rgb), dtype=np.uint8))
     draw = ImageDraw.Draw(image)
     side = min(image.size)
     width = max(2, side // 200)

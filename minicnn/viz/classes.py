@@ -9,17 +9,22 @@ would have needed to see). Maps come from ``saliency_panels`` or
 """
 import numpy as np
 
+from ..backend import to_numpy
 from .figures import face_panel, panel_grid
 from .gradcam import default_layer, gradcam_panels
 from .saliency import saliency_panels
 
 
 def pick_examples(labels, predicted, cls, k, seed=0):
-    """(correct indices, wrong indices) of true class ``cls``, at most ``k`` each, drawn with ``seed``."""
+    """(correct indices, wrong indices) of true class ``cls``, at most ``k`` each, drawn with ``seed``.
+
+    labels and predicted (N,) may live on the host or the device.
+    """
     rng = np.random.default_rng([seed, cls])
-    of_class = np.flatnonzero(np.asarray(labels) == cls)
-    right = of_class[np.asarray(predicted)[of_class] == cls]
-    wrong = of_class[np.asarray(predicted)[of_class] != cls]
+    labels, predicted = np.asarray(to_numpy(labels)), np.asarray(to_numpy(predicted))
+    of_class = np.flatnonzero(labels == cls)
+    right = of_class[predicted[of_class] == cls]
+    wrong = of_class[predicted[of_class] != cls]
     pick = [np.sort(rng.permutation(idx)[:k]) for idx in (right, wrong)]
     return pick[0], pick[1]
 
@@ -28,8 +33,9 @@ def class_figure(clf, kind, images, labels, proba, cls, k=3, seed=0, layer=None)
     """The ``kind`` ("saliency" or "gradcam") figure for class ``cls``, or None if it has no test faces.
 
     images: raw test faces (N, H, W); labels (N,); proba: the model's
-    probabilities for them (N, C).
+    probabilities for them (N, C); each on the host or the device.
     """
+    images, labels, proba = to_numpy(images), to_numpy(labels), to_numpy(proba)
     predicted = proba.argmax(axis=1)
     right, wrong = pick_examples(labels, predicted, cls, k, seed)
     idx = np.concatenate([right, wrong]).astype(np.int64)

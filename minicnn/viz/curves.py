@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..backend import to_numpy
 from ..errors import MiniCNNError
 from ..training.metrics import normalize_confusion
 
@@ -110,7 +111,7 @@ def plot_confusion(cm, class_names, path, title=None, normalize=True):
     percentage and the count; a colorbar gives the scale. Returns the path written.
     """
     Figure, Canvas = matplotlib_figure_classes()
-    cm = np.asarray(cm)
+    cm = np.asarray(to_numpy(cm))
     n = cm.shape[0]
     names = list(class_names) if len(class_names) == n else [str(i) for i in range(n)]
     shown = normalize_confusion(cm) * 100 if normalize else cm.astype(np.float64)

@@ -85,7 +85,7 @@ def _check_target(model, layer, channels, n):
         if layer == "scores":
             raise ConfigError("dreaming on the scores needs a class index (channel)")
         return None
-    channels = np.broadcast_to(np.asarray(channels, dtype=np.int64), (n,)).copy()
+    channels = np.broadcast_to(np.asarray(to_numpy(channels), dtype=np.int64), (n,)).copy()
     size = model.output_shapes()[layer][0]
     if channels.min() < 0 or channels.max() >= size:
         raise ConfigError(f"channel {int(channels.max())} is out of range for {layer} "
@@ -119,7 +119,7 @@ def dream(clf, start=None, layer="scores", channels=None, n=1, steps=30, octaves
         detail = to_device(noise_std * rng.standard_normal((n, 1, h, w)), xp, dtype=dtype)
         start_pixels = np.clip(clf.to_pixels(detail), 0, 255)
     else:
-        start_pixels = np.asarray(start, dtype=np.float64)
+        start_pixels = np.asarray(to_numpy(start), dtype=np.float64)
         base, detail = clf.preprocess(start_pixels), None
         n = len(start_pixels)
     channels = _check_target(clf.model, layer, channels, n)

@@ -12,13 +12,14 @@ it, a title, a colorbar). Two layouts cover every plot minicnn draws:
 Figures are built with ``matplotlib.figure.Figure`` directly (no pyplot global
 state; a MiniCNNError names the extra to install when matplotlib is missing)
 and written with ``save_figure``, which creates the folder and frees the
-figure. Host NumPy only: pass arrays through ``backend.to_numpy`` first.
+figure. A Panel copies device arrays (CuPy) to the host when it is made.
 """
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ..backend import to_numpy
 from .curves import matplotlib_figure_classes
 
 PANEL_INCHES = 1.9
@@ -53,6 +54,10 @@ class Panel:
     vmax: float = None
     colorbar: bool = True
     label: str = ""
+
+    def __post_init__(self):
+        self.image = to_numpy(self.image)
+        self.overlay = to_numpy(self.overlay)
 
     def scaled(self):
         """The array the colour scale describes: the overlay if any, else the image."""
@@ -149,5 +154,5 @@ def save_figure(fig, path, dpi=110):
 
 
 def face_panel(face, title="", colorbar=False):
-    """A grey 48x48 face (0..255 pixel values) as a Panel on a fixed 0..255 scale."""
-    return Panel(np.asarray(face), title=title, vmin=0, vmax=255, colorbar=colorbar)
+    """A grey 48x48 face (0..255 pixel values, host or device) as a Panel on a fixed 0..255 scale."""
+    return Panel(face, title=title, vmin=0, vmax=255, colorbar=colorbar)

@@ -59,7 +59,8 @@ def gradcam(model, X, classes, layer=None):
 
 
 def gradcam_panels(clf, faces, classes, layer=None):
-    """For raw faces (N, H, W): overlay Panels of Grad-CAM for ``classes`` on each face."""
+    """For raw faces (N, H, W): overlay Panels of Grad-CAM for ``classes`` on each face (host or device)."""
+    faces, classes = to_numpy(faces), to_numpy(classes)
     layer = layer or default_layer(clf.model)
     maps = gradcam(clf.model, clf.inputs(faces), classes, layer)
     classes = np.broadcast_to(np.asarray(classes), (len(faces),))
@@ -69,8 +70,9 @@ def gradcam_panels(clf, faces, classes, layer=None):
 
 def gradcam_figure(clf, face, classes=None, layer=None, title=""):
     """One face (H, W) with its Grad-CAM for each class in ``classes`` (default: all)."""
-    classes = list(range(len(clf.class_names)) if classes is None else classes)
-    faces = np.repeat(np.asarray(face)[None], len(classes), axis=0)
+    classes = (list(range(len(clf.class_names))) if classes is None
+               else [int(c) for c in np.atleast_1d(to_numpy(classes))])
+    faces = np.repeat(np.asarray(to_numpy(face))[None], len(classes), axis=0)
     panels = gradcam_panels(clf, faces, np.asarray(classes), layer)
     proba = clf.proba(faces[:1])[0]
     for panel, c in zip(panels, classes):

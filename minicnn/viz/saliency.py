@@ -30,7 +30,11 @@ def saliency(model, X, classes):
 
 
 def saliency_panels(clf, faces, classes):
-    """For raw faces (N, H, W): pairs (face Panel, saliency Panel) for ``classes`` (int or (N,))."""
+    """For raw faces (N, H, W): pairs (face Panel, saliency Panel) for ``classes`` (int or (N,)).
+
+    faces and classes may live on the host or the device.
+    """
+    faces, classes = to_numpy(faces), to_numpy(classes)
     maps = saliency(clf.model, clf.inputs(faces), classes)
     classes = np.broadcast_to(np.asarray(classes), (len(faces),))
     return [(face_panel(f), Panel(m, title=f"saliency: {clf.class_names[c]}", cmap=SALIENCY_CMAP,
@@ -40,9 +44,10 @@ def saliency_panels(clf, faces, classes):
 
 def saliency_figure(clf, face, classes=None, title=""):
     """One face (H, W) and its saliency map for each class in ``classes`` (default: all)."""
-    classes = range(len(clf.class_names)) if classes is None else classes
-    faces = np.repeat(np.asarray(face)[None], len(classes), axis=0)
-    pairs = saliency_panels(clf, faces, np.asarray(list(classes)))
+    classes = (list(range(len(clf.class_names))) if classes is None
+               else [int(c) for c in np.atleast_1d(to_numpy(classes))])
+    faces = np.repeat(np.asarray(to_numpy(face))[None], len(classes), axis=0)
+    pairs = saliency_panels(clf, faces, np.asarray(classes))
     proba = clf.proba(faces[:1])[0]
     for (_, panel), c in zip(pairs, classes):
         panel.title = f"{clf.class_names[c]} (p={proba[c]:.2f})"
