@@ -21,7 +21,8 @@ command before it (a chain); every other command starts in a fresh copy. Two cha
 time, each process on one core (``OMP_NUM_THREADS=1``). Commands that cannot run here
 (a GPU, a Dask cluster, installing packages, the test suite itself) or that
 take more than a minute even at small sizes are skipped with the reason
-(``pytest -rs`` lists them).
+(``pytest -rs`` lists them); a command the docs show failing on purpose
+(FAILS) must fail with the error they describe.
 """
 import os
 import re
@@ -53,6 +54,10 @@ SKIP = [
                                          "a minute (the tiny sweep above runs)"),
     (r"sweeps/shallow-lr-reg/best_config\.json", "needs the best_config.json of the full sweep above"),
 ]
+FAILS = [
+    (r"MINICNN_STRICT_SYNCS=raise", "HostSyncError", "documented to fail at the first host synchronisation"),
+]
+"""(pattern, text its error must show, why): commands the docs show failing on purpose."""
 QUICK = re.compile(r"(^|\s)(minicnn (train|demo|experiment|sweep)|python -m (experiments\.run|benchmarks\.run))\b")
 FER_PATH = re.compile(r"\S*fer2013(\.csv\.xz|-images\.zip|-images\.tar\.xz)")
 
@@ -225,5 +230,10 @@ def test_documented_command_runs(runner, index):
         pytest.skip(PLANS[index][1])
     doc, number, _ = CASES[index]
     done = runner.result(index)
-    assert done.returncode == 0, (f"{doc.name}:{number}: `{done.args[-1] if isinstance(done.args, list) else done.args}`"
-                                  f" exited {done.returncode}\n{done.stdout[-1500:]}\n{done.stderr[-2500:]}")
+    command = done.args[-1] if isinstance(done.args, list) else done.args
+    expected = next((text for pattern, text, _ in FAILS if re.search(pattern, command)), None)
+    if expected:
+        assert done.returncode not in (0, "timeout") and expected in done.stderr, done.stderr[-2500:]
+        return
+    assert done.returncode == 0, (f"{doc.name}:{number}: `{command}` exited {done.returncode}\n"
+                                  f"{done.stdout[-1500:]}\n{done.stderr[-2500:]}")
