@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from .. import backend
+from ..data import CLASS_NAMES, N_CLASSES, load_dataset
 from ..data.preprocess import SCALE, MeanImage
-from ..data.splits import CLASS_NAMES
 from ..errors import NonFiniteError, ShapeError
 
 
@@ -134,19 +134,12 @@ class Classifier:
         return p
 
 
-SYNTHETIC = "synthetic"
+def load_eval_data(source, n_synthetic=700, seed=0):
+    """The data set a trained model is measured on: ``"synthetic"`` or a FER-2013 path (``load_dataset``).
 
-
-def load_eval_data(spec, n_synthetic=700, seed=0):
-    """The data set a trained model is measured on: ``"synthetic"`` or a FER-2013 path.
-
-    ``"synthetic"`` gives the embedded cartoon faces' validation and test
-    splits of ``n_synthetic`` images each (the same faces ``load_synthetic``
-    draws for any training size, since each split has its own seed stream);
-    anything else is passed to ``load_fer2013`` (CSV, images zip or folder).
+    ``"synthetic"`` gives the embedded faces' validation and test splits of
+    ``n_synthetic`` images each (the same faces ``load_synthetic`` draws for
+    any training size, since each split has its own seed stream) and a token
+    training split of one face per class, which evaluation never reads.
     """
-    from ..data import load_fer2013, load_synthetic
-
-    if spec == SYNTHETIC:
-        return load_synthetic(n_train=7, n_val=n_synthetic, n_test=n_synthetic, seed=seed)
-    return load_fer2013(spec)
+    return load_dataset(source, n_train=N_CLASSES, n_val=n_synthetic, n_test=n_synthetic, seed=seed)

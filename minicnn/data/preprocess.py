@@ -46,9 +46,6 @@ class MeanImage:
         out = images.astype(DEFAULT_DTYPE) * DEFAULT_DTYPE(SCALE) - mean
         return out[:, None, :, :]
 
-    def fit_transform(self, images):
-        return self.fit(images).transform(images)
-
     def to_dict(self):
         """``{"mean": float32 (H, W)}``: store it in a checkpoint."""
         return {"mean": self.mean}

@@ -3,26 +3,20 @@
 Source: Alizadeh & Fazel, "Convolutional Neural Networks for Facial Expression
 Recognition" (CS231n 2016, arXiv:1704.06756), as summarized in PAPER.md. Every
 accuracy is a fraction in [0, 1]. ``None`` means the paper gives no number.
-Model names are the experiment names: shallow, deep, shallow_hog, deep_hog.
+Model names are the experiment names: shallow, deep, shallow_hog, deep_hog;
+the settings the paper states (rates, L2, epochs, batch size) live once, in
+the run configs ``minicnn/pipeline/configs/*.json``.
 
 These are reference values to print beside ours; nothing here is ever written
 into a result as if we had measured it.
 """
-CLASS_NAMES = ("Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral")
+from .config import MODEL_NAMES
 
-MODELS = ("shallow", "deep", "shallow_hog", "deep_hog")
+MODELS = MODEL_NAMES
 """The four paper models, in the order tables list them."""
 
 MODEL_TITLES = {"shallow": "shallow CNN", "deep": "deep CNN",
                 "shallow_hog": "shallow CNN + HOG", "deep_hog": "deep CNN + HOG"}
-
-HYPERPARAMS = {
-    # Stated by the paper: learning rate, L2 regularization, epochs, batch size.
-    "shallow": {"lr": 1e-3, "reg": 1e-6, "epochs": 30, "batch_size": 128},
-    "deep": {"lr": 1e-2, "reg": 1e-7, "epochs": 35, "batch_size": 128},
-}
-HYPERPARAMS["shallow_hog"] = dict(HYPERPARAMS["shallow"])   # the hybrids train like their CNN
-HYPERPARAMS["deep_hog"] = dict(HYPERPARAMS["deep"])
 
 PAPER = {
     "shallow": {
