@@ -207,9 +207,12 @@ class BudgetStop:
     ``deadline`` is a ``time.time()`` value. After each epoch it takes that
     epoch's duration (the time since the previous call; for the first epoch,
     its training time) with a ``margin`` and, when another epoch would not
-    fit, sets ``trainer.stopped_early`` so ``train()`` returns normally: the
-    best epoch is restored, evaluated and written like any finished run.
+    fit, asks the trainer to stop (``request_stop``): the run pipeline then
+    evaluates and writes the best epoch like any finished run, marked REDUCED
+    ("stopped by the GPU check's time budget after E epochs").
     """
+
+    reason = "the GPU check's time budget"
 
     def __init__(self, deadline, margin=1.2):
         self.deadline, self.margin = deadline, margin
@@ -221,76 +224,51 @@ class BudgetStop:
         epoch_s = record["epoch_time"] if self.last is None else now - self.last
         self.last = now
         if trainer.epoch < trainer.config["epochs"] and now + self.margin * epoch_s > self.deadline:
-            trainer.stopped_early = self.stopped = True
+            trainer.request_stop(self.reason)
+            self.stopped = True
 
 
 def paper_experiment(data, out, checkpoints, deadline, dry_run=False):
-    """The deep paper experiment through the runner, stopped by ``BudgetStop`` at ``deadline``.
+    """The deep paper experiment through the run pipeline, stopped by ``BudgetStop`` at ``deadline``.
 
-    This is the one place that knows how the runner is called (today
-    ``experiments.run.run_experiment``): the budget callback joins the
-    trainer the runner makes. A run stopped before its planned epochs is
-    marked REDUCED in its metrics.json, per_class.md and figure titles.
-    Dry run: a 1/16-width deep net on the runner's quick synthetic split,
-    planned for 3 epochs with a deadline already passed, so it stops after one.
+    ``BudgetStop`` joins the pipeline's trainer as a callback; a run it stops
+    before its planned epochs is marked REDUCED in its metrics.json,
+    per_class.md and figure titles. Dry run: a 1/16-width deep net on the
+    quick synthetic split, planned for 3 epochs with a deadline already
+    passed, so it stops after one.
     """
-    from experiments import run as runner
-    from minicnn.pipeline import outputs
+    from minicnn.pipeline.config import load_config, plan_run
+    from minicnn.pipeline.outputs import pct
+    from minicnn.pipeline.run import run
 
-    config, epochs = "deep", None
+    config, epochs = load_config("deep"), None
     if dry_run:
-        config, epochs = str(_tiny_deep_config(Path(checkpoints))), 3
-    stop = BudgetStop(deadline)
-    with _callback_on_new_trainers(runner, stop):
-        folder = runner.run_experiment(config, data="synthetic" if dry_run else data, quick=dry_run, epochs=epochs,
-                                       out=out, checkpoints=checkpoints, run_id="gpu-check")
-    metrics = outputs.read_metrics(folder / "metrics.json")
-    planned = metrics["config"]["train"]["epochs"]
-    if metrics["epochs_run"] < planned and stop.stopped:
-        metrics["reduced"] = True
-        metrics["reductions"] = metrics["reductions"] + [
-            f"stopped by the GPU check's time budget after {metrics['epochs_run']} of {planned} epochs"]
-        outputs.write_metrics(folder / "metrics.json", metrics)
-        outputs.write_per_class(folder / "per_class.md", metrics)
-        outputs.write_figures(folder, metrics)
+        config, epochs = _tiny_deep_config(), 3
+    plan = plan_run(config, epochs=epochs, quick=dry_run)
+    name = f"{plan['name']}-gpu-check"
+    result = run(plan, "synthetic" if dry_run else data, out_dir=Path(out) / name,
+                 checkpoint_dir=Path(checkpoints) / name, run_id="gpu-check", callbacks=[BudgetStop(deadline)],
+                 log=lambda line: print(line, flush=True))
+    metrics, planned = result.metrics, plan["train"]["epochs"]
     state = "REDUCED" if metrics["reduced"] else "full protocol"
     return {"summary": f"{metrics['model']} {state}, {metrics['epochs_run']} of {planned} epochs: validation "
-                       f"{outputs.pct(metrics['val']['accuracy'])}, test {outputs.pct(metrics['test']['accuracy'])}",
-            "folder": str(folder), "model": metrics["model"], "reduced": metrics["reduced"],
+                       f"{pct(metrics['val']['accuracy'])}, test {pct(metrics['test']['accuracy'])}",
+            "folder": str(result.folder), "model": metrics["model"], "reduced": metrics["reduced"],
             "reductions": metrics["reductions"], "epochs_run": metrics["epochs_run"], "planned_epochs": planned,
             "best_epoch": metrics["best_epoch"], "val_accuracy": metrics["val"]["accuracy"],
             "test_accuracy": metrics["test"]["accuracy"], "timing": metrics["timing"],
-            "checkpoint": str(Path(checkpoints) / f"{metrics['model']}-gpu-check" / "best.npz")}
+            "checkpoint": str(Path(checkpoints) / name / "best.npz")}
 
 
-@contextlib.contextmanager
-def _callback_on_new_trainers(runner, callback):
-    """While active, every trainer the runner makes also calls ``callback`` after each epoch."""
-    make = runner.make_trainer
-
-    def making(*args, **kwargs):
-        trainer = make(*args, **kwargs)
-        trainer.callbacks.append(callback)
-        return trainer
-    runner.make_trainer = making
-    try:
-        yield
-    finally:
-        runner.make_trainer = make
-
-
-def _tiny_deep_config(folder):
-    """The deep config at 1/16 of its filters and units, written as a .json the runner takes."""
+def _tiny_deep_config():
+    """The deep run config at 1/16 of its filters and units."""
     from minicnn.pipeline.config import load_config
     config = load_config("deep")
     for block in config["model"]["conv"]:
         block["filters"] = max(2, block["filters"] // 16)
     for block in config["model"]["fc"]:
         block["units"] = max(2, block["units"] // 16)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "deep.json"
-    path.write_text(json.dumps(config, indent=1))
-    return path
+    return config
 
 
 def fp16_weights(checkpoint, path):

@@ -1,22 +1,12 @@
 """Where and how a benchmark ran: CPU, cores, load, BLAS kernel, versions, git commit, command."""
 import os
 import platform
-import subprocess
 import sys
 from datetime import datetime, timezone
 
 import numpy as np
 
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+from minicnn.pipeline.provenance import cpu_name, git_info
 
 
 def cpu_kind():
@@ -60,16 +50,9 @@ def blas_threads():
 
 
 def git_commit():
-    """HEAD of the repository holding this file, with '+dirty' if tracked files changed."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
-                              text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, check=True).stdout.strip()
-        return head + ("+dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+    """HEAD of the repository holding minicnn, with '+dirty' if tracked files changed."""
+    git = git_info()
+    return git["commit"] + ("+dirty" if git["dirty"] else "")
 
 
 def describe(backend, torch_version=None, gpu=None):
@@ -81,7 +64,7 @@ def describe(backend, torch_version=None, gpu=None):
         "command": "python -m benchmarks.run " + " ".join(sys.argv[1:]),
         "commit": git_commit(),
         "backend": backend,
-        "cpu": cpu_model(),
+        "cpu": cpu_name(),
         "cpu_kind": cpu_kind(),
         "cores": os.cpu_count(),
         "loadavg_start": list(os.getloadavg()),

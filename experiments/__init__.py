@@ -1,10 +1,9 @@
-"""The paper's experiments: one config per model, a runner, and the report.
+"""The paper's experiments as scripts over the installed package.
 
-    python -m experiments.run shallow --data PATH      # train, evaluate, write results/shallow-<run-id>/
+    python -m experiments.run shallow --data PATH      # = minicnn experiment: results/shallow-<run-id>/
     python -m experiments.report                        # results/REPORT.md beside the paper's numbers
+    python -m experiments.pilots --data PATH            # short pilots of the unstated hyper-parameters
 
-``paper`` holds the paper's (and an independent re-implementation's) numbers,
-``config`` the experiment configs, ``provenance`` hardware and git facts,
-``outputs`` the files of one run (figures via ``minicnn.viz.curves``), ``report`` the cross-run report. See
-docs/experiments.md.
+The run configs, the run pipeline, the paper's numbers and the outputs live in
+``minicnn.pipeline``; see docs/experiments.md and experiments/CONFIGS.md.
 """

@@ -10,7 +10,7 @@ every epoch measures validation accuracy two ways on the same weights:
 - ``as trained``: batch-norm running statistics as training left them
   (exponential averages of batch statistics taken with dropout on);
 - ``recalibrated``: running statistics re-estimated from ``RECAL_IMAGES``
-  training images with dropout off (a plain average over those batches),
+  training images with dropout off (``Model.recalibrate``: a plain average over those batches),
   which removes the train/eval variance shift between a dropout and the
   batch norm after it (Li et al., CVPR 2019).
 
@@ -29,7 +29,8 @@ import numpy as np
 
 from minicnn import backend, models
 from minicnn.data import load_fer2013
-from minicnn.data.preprocess import MeanImage
+from minicnn.pipeline.inputs import Inputs
+from minicnn.pipeline.provenance import git_info
 from minicnn.training import Trainer, evaluate
 
 RECAL_IMAGES = 5120
@@ -48,23 +49,10 @@ PILOTS = {
 def recalibrated_val(model, X_train, X_val, y_val, seed):
     """Validation (loss, accuracy) with BN statistics re-estimated, dropout off; the model is left unchanged."""
     saved = model.state_dict()
-    norms = [l for l in model.layers if "running_mean" in l.buffers]
-    drops = [l for l in model.layers if l.kind == "dropout"]
-    probs, moms = [l.p for l in drops], [l.momentum for l in norms]
-    pick = np.random.default_rng([seed, 99]).permutation(len(X_train))[:RECAL_IMAGES]
+    pick = np.sort(np.random.default_rng([seed, 99]).permutation(len(X_train))[:RECAL_IMAGES])
     try:
-        for l in drops:
-            l.p = 0.0
-        for k, start in enumerate(range(0, len(pick), 256)):
-            for l in norms:
-                l.momentum = k / (k + 1)        # a plain running average over the batches
-            model.loss(X_train[np.sort(pick[start:start + 256])], train=True)
-        return evaluate(model, X_val, y_val)
+        return evaluate(model.recalibrate(X_train[pick]), X_val, y_val)
     finally:
-        for l, p in zip(drops, probs):
-            l.p = p
-        for l, m in zip(norms, moms):
-            l.momentum = m
         model.load_state_dict(saved)
 
 
@@ -74,10 +62,8 @@ def run_pilot(name, data, out, epochs, seed=0):
         print(f"[{name}] done already ({path})", flush=True)
         return
     base, optimizer, lr, conv_p, fc_p = PILOTS[name]
-    dataset = load_fer2013(data)
-    mean = MeanImage().fit(dataset.train.images)
-    X, y = mean.transform(dataset.train.images), dataset.train.labels
-    Xv, yv = mean.transform(dataset.val.images), dataset.val.labels
+    inputs = Inputs(load_fer2013(data), hog=None, flips="random")
+    (X, y), (Xv, yv) = inputs.data("train"), inputs.data("val")
     cfg = (models.shallow_config if base == "shallow" else models.deep_config)(
         conv_dropout=conv_p, fc_dropout=fc_p, seed=seed)
     model = models.Model(cfg)
@@ -85,7 +71,7 @@ def run_pilot(name, data, out, epochs, seed=0):
     record = {"pilot": name, "model": base, "optimizer": optimizer, "lr": lr, "conv_dropout": conv_p,
               "fc_dropout": fc_p, "seed": seed, "recal_images": RECAL_IMAGES, "epochs_done": 0,
               "val_acc_as_trained": [], "val_acc_recalibrated": [], "train_acc": [], "epoch_time_s": [],
-              "git": _git()}
+              "git": git_info()["commit"][:7]}
     t = [time.perf_counter()]
 
     def after_epoch(trainer, rec):
@@ -103,17 +89,8 @@ def run_pilot(name, data, out, epochs, seed=0):
 
     trainer = Trainer(model, (X, y), (Xv, yv), optimizer=opt.pop("name"), lr=lr, optimizer_kw=opt,
                       epochs=epochs, batch_size=128, seed=seed, flip=True, callbacks=[after_epoch],
-                      restore_best=False, quiet=True)
+                      restore_best=False, quiet=True, recalibrate=0)   # "as trained": the trainer must not recalibrate
     trainer.train()
-
-
-def _git():
-    import subprocess
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except Exception:
-        return None
 
 
 def write_table(out):

@@ -80,13 +80,14 @@ def rng():
 
 
 def fer2013_dir():
-    """Folder named by MINICNN_FER2013_DIR holding the real FER-2013 files, or None.
+    """Folder of the real FER-2013 files named by MINICNN_FER2013 (the folder, or a file in it), or None.
 
     `.ci/run` sets it to ../shared/data when that folder exists.
     """
-    env = os.environ.get("MINICNN_FER2013_DIR")
-    if env and ((Path(env) / "fer2013.csv.xz").exists() or (Path(env) / "fer2013-images.zip").exists()):
-        return Path(env)
+    env = os.environ.get("MINICNN_FER2013")
+    folder = Path(env) if env and Path(env).is_dir() else Path(env).parent if env else None
+    if folder and ((folder / "fer2013.csv.xz").exists() or (folder / "fer2013-images.zip").exists()):
+        return folder
     return None
 
 
@@ -94,6 +95,6 @@ def fer2013_dir():
 def fer2013_path():
     path = fer2013_dir()
     if path is None:
-        pytest.skip("real FER-2013 not found: set MINICNN_FER2013_DIR to the folder holding "
+        pytest.skip("real FER-2013 not found: set MINICNN_FER2013 to the folder holding "
                     "fer2013.csv.xz / fer2013-images.zip (CI finds it in ../shared/data)")
     return path

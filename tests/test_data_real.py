@@ -1,4 +1,4 @@
-"""The real FER-2013 files (skipped unless MINICNN_FER2013_DIR names their folder).
+"""The real FER-2013 files (skipped unless MINICNN_FER2013 names their folder).
 
 Each file is parsed once per module into a temporary cache; the CSV takes about
 15 s, the zip about 5 s, the tar.xz about 10 s.
@@ -6,7 +6,7 @@ Each file is parsed once per module into a temporary cache; the CSV takes about
 import numpy as np
 import pytest
 
-from minicnn.data import load_fer2013
+from minicnn.data import fingerprint, load_fer2013
 
 # Per-class counts of the canonical release (data README), classes 0 Angry .. 6 Neutral.
 COUNTS = {
@@ -60,6 +60,15 @@ def test_csv_zip_and_tar_give_identical_labels_and_pixels(request, from_csv, whi
         np.testing.assert_array_equal(a.labels, b.labels)
         difference = np.abs(a.images.astype(np.int16) - b.images)
         assert difference.max() == 0, f"{name}: {np.count_nonzero(difference)} pixels differ"
+
+
+def test_csv_and_zip_have_one_fingerprint_the_one_the_committed_results_record(from_csv, from_zip):
+    import json
+    from pathlib import Path
+    results = Path(__file__).resolve().parents[1] / "results"
+    recorded = {json.loads(p.read_text())["data"]["fingerprint"] for p in results.glob("*/metrics.json")}
+    assert fingerprint(from_csv) == fingerprint(from_zip)
+    assert recorded <= {fingerprint(from_csv)}
 
 
 def test_a_second_load_of_the_csv_comes_from_the_cache(from_csv, fer2013_path, cache_dir):

@@ -26,7 +26,7 @@ def test_the_dry_run_goes_through_every_step_and_leaves_at_most_8_small_files(tm
     assert [r["name"] for r in steps["benchmark"]["result"]["steps"]] == ["shallow model step", "deep model step"]
     experiment = steps["experiment"]["result"]
     assert experiment["reduced"] and experiment["epochs_run"] == 1 < experiment["planned_epochs"]
-    assert "stopped by the GPU check's time budget after 1 of 3 epochs" in experiment["reductions"]
+    assert "stopped by the GPU check's time budget after 1 epoch (of 3)" in experiment["reductions"]
     with tarfile.open(tmp_path / "out" / "outputs.tar.gz") as tar:
         names = tar.getnames()
         metrics = json.load(tar.extractfile("results/deep-gpu-check/metrics.json"))
@@ -48,7 +48,10 @@ def test_pytorch_part_runs_on_the_cpu_where_installed():
 
 class _Trainer:
     def __init__(self, epoch, epochs):
-        self.epoch, self.config, self.stopped_early = epoch, {"epochs": epochs}, False
+        self.epoch, self.config, self.stop_reason = epoch, {"epochs": epochs}, None
+
+    def request_stop(self, reason=None):
+        self.stop_reason = reason
 
 
 def test_the_budget_stops_training_between_epochs_only_when_the_next_would_not_fit(monkeypatch):
@@ -59,10 +62,10 @@ def test_the_budget_stops_training_between_epochs_only_when_the_next_would_not_f
     stop(trainer, {"epoch_time": 8.0})               # 110 + 8 (its training time) <= 148: go on
     trainer.epoch = 2
     stop(trainer, {"epoch_time": 8.0})               # 120 + 10 (since the last epoch) <= 148: go on
-    assert not trainer.stopped_early
+    assert trainer.stop_reason is None
     trainer.epoch = 3
     stop(trainer, {"epoch_time": 8.0})               # 135 + 15 > 148: stop
-    assert trainer.stopped_early and stop.stopped
+    assert trainer.stop_reason == "the GPU check's time budget" and stop.stopped
 
 
 def test_the_fp16_weights_load_as_a_classifier_that_predicts_like_the_run(tmp_path, rng):

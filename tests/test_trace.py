@@ -96,7 +96,7 @@ def test_cli_traces_a_spec_and_prints_the_table(capsys):
 
 
 def test_cli_traces_a_hybrid_paper_model_with_side_features(capsys):
-    assert main(["trace", "shallow-hog", "--width", "0.125", "--batch", "2", "--warmup", "0"]) == 0
+    assert main(["trace", "shallow_hog", "--width", "0.125", "--batch", "2", "--warmup", "0"]) == 0
     assert "concat" in capsys.readouterr().out
 
 

@@ -120,11 +120,57 @@ def test_labels_outside_the_classes_are_refused_before_training(xp):
         Trainer(models.shallow(**SMALL), _data(8), (X, -np.ones(8, np.int64)))
 
 
-def test_hybrid_models_refuse_online_flips(xp):
-    h = models.hybrid(models.shallow_config(**SMALL), 4)
-    X, y = _data(8)
-    with pytest.raises(ConfigError, match="HOG"):
-        Trainer(h, ((X, np.zeros((8, 4), np.float32)), y), flip=True)
+def _hybrid_data(n=40):
+    """Images whose row reads i*100 + column (so a mirror image is told apart), side inputs [i, 0] and,
+    for the mirror images, [i, 1]."""
+    images = (100 * np.arange(n)[:, None, None, None] + np.arange(8)[None, None, None, :]
+              + np.zeros((n, 1, 8, 8))).astype(np.float32)
+    side = np.stack([np.arange(n), np.zeros(n)], axis=1).astype(np.float32)
+    return (images, side), np.arange(n) % 7, side + np.array([0, 1], np.float32)
+
+
+def test_online_flips_of_a_hybrid_swap_in_the_side_input_of_each_mirrored_image(xp):
+    X, y, mirrored_side = _hybrid_data()
+    t = Trainer(models.hybrid(models.shallow_config(**SMALL), 2), (X, y), epochs=2, batch_size=16, flip=True,
+                flip_side=mirrored_side, quiet=True)
+    seen = []
+    real_loss = t.model.loss
+
+    def recording_loss(Xb, yb=None, **kw):
+        if kw.get("train"):
+            seen.append((to_numpy(Xb[0]), to_numpy(Xb[1])))
+        return real_loss(Xb, yb, **kw)
+    t.model.loss = recording_loss
+    t.train()
+    images = np.concatenate([b[0] for b in seen])
+    side = np.concatenate([b[1] for b in seen])
+    flipped = images[:, 0, 0, 0] > images[:, 0, 0, -1]
+    assert len(images) == 80 and 0 < flipped.sum() < 80                    # two epochs, some mirrored
+    np.testing.assert_array_equal(side[:, 1], flipped)                     # mirror image <-> mirror HOG
+    np.testing.assert_array_equal(side[:, 0], images[:, 0, 0].min(axis=1) // 100)   # of the same example
+
+
+@pytest.mark.parametrize("kw, message", [
+    ({"flip": True}, "side inputs .HOG. of the mirrored images"),
+    ({"augment": Augmenter()}, "augmentation"),
+    ({"flip": False, "flip_side": np.zeros((40, 2), np.float32)}, "flip_side is for a hybrid"),
+])
+def test_hybrid_models_refuse_flips_without_mirror_features_and_augmentation(xp, kw, message):
+    X, y, _ = _hybrid_data()
+    with pytest.raises(ConfigError, match=message):
+        Trainer(models.hybrid(models.shallow_config(**SMALL), 2), (X, y), **kw)
+
+
+def test_evaluate_uses_the_models_own_loss_and_can_count_a_confusion_matrix(xp):
+    from minicnn.layers import svm_loss
+    X, y = _data(30)
+    model = models.Model(dict(models.shallow_config(**SMALL), loss="svm"))
+    loss, acc, cm = evaluate(model, X, y, batch_size=7, confusion=True)
+    scores = model.scores(X)
+    assert loss == pytest.approx(float(to_numpy(svm_loss(scores, xp.asarray(y))[0])), rel=1e-5)
+    assert cm.shape == (7, 7) and cm.sum() == 30 and acc == np.trace(cm) / 30
+    assert cm[y[0], int(to_numpy(scores[0].argmax()))] >= 1
+    assert evaluate(model, X, y) == pytest.approx((loss, acc))
 
 
 def test_resume_from_an_epoch_checkpoint_equals_the_uninterrupted_run(xp, tmp_path):

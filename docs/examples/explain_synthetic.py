@@ -5,7 +5,7 @@ one checkpoint per epoch, so the maps-through-training figure has epochs to
 show -- then runs ``minicnn explain`` on A, ``minicnn ensemble`` on A and B,
 and ``minicnn predict`` on scikit-image's astronaut photo.
 
-    PYTHONPATH=. python docs/examples/explain_synthetic.py [OUT]     (default runs/explain-example)
+    python docs/examples/explain_synthetic.py [OUT]     (default runs/explain-example)
 
 On a laptop CPU this takes several minutes; everything is seeded.
 """

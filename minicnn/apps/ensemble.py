@@ -5,14 +5,10 @@ the model's own preprocessing (its mean image, and HOG for a hybrid)::
 
     p(c | x) = (1 / M) sum_m p_m(c | x),        prediction = argmax_c p(c | x)
 
-(summing instead of averaging gives the same prediction). ``minicnn ensemble
-A.npz B.npz ... --data PATH|synthetic`` reports each member's and the
-ensemble's validation and test accuracy and writes the ensemble's test
-confusion matrix (PNG and JSON).
+(summing instead of averaging gives the same prediction). ``evaluate_ensemble``
+measures each member and the vote on the validation and test splits
+(``minicnn ensemble`` prints it and writes the test confusion matrix).
 """
-import json
-from pathlib import Path
-
 import numpy as np
 
 from ..training import metrics
@@ -71,41 +67,9 @@ def format_report(report):
     return "\n".join(lines)
 
 
-def run(args):
-    from .inference import Classifier, load_eval_data
-    from ..viz.curves import plot_confusion
-
-    classifiers = [Classifier.load(path) for path in args.models]
-    _unique_names(classifiers, args.models)
-    report = evaluate_ensemble(classifiers, load_eval_data(args.data), args.batch_size)
-    print(format_report(report))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    report["members"] = [dict(m, path=str(p)) for m, p in zip(report["members"], args.models)]
-    (out / "ensemble.json").write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
-    png = plot_confusion(np.array(report["confusion_test"]), report["class_names"], out / "ensemble_confusion.png",
-                         title=f"soft-vote ensemble of {len(classifiers)}: test accuracy "
-                               f"{report['ensemble']['test_acc']:.1%}")
-    print(f"wrote {out / 'ensemble.json'} and {png}")
-    return 0
-
-
-def _unique_names(classifiers, paths):
+def unique_names(classifiers, paths):
     """Name members by file stem, or by the path when two stems collide (best.npz of two runs)."""
     stems = [c.name for c in classifiers]
     for c, p in zip(classifiers, paths):
         if stems.count(c.name) > 1:
             c.name = str(p)
-
-
-def add_cli(subparsers):
-    p = subparsers.add_parser(
-        "ensemble", help="soft-voting ensemble of trained models: accuracies and confusion matrix",
-        description="Average the class probabilities of several trained models (each with its own "
-                    "preprocessing) and report every member's and the ensemble's validation and test "
-                    "accuracy; write the ensemble's test confusion matrix (PNG + JSON).")
-    p.add_argument("models", nargs="+", help="minicnn checkpoints (.npz)")
-    p.add_argument("--data", required=True, help="FER-2013 (CSV/.gz/.xz, images zip or folder) or 'synthetic'")
-    p.add_argument("--out", default="ensemble", help="folder for ensemble.json and ensemble_confusion.png")
-    p.add_argument("--batch-size", type=int, default=256, help="images per forward pass (default 256)")
-    p.set_defaults(func=run)

@@ -1,21 +1,18 @@
-"""``minicnn predict MODEL.npz photo.jpg [...]``: emotions of the faces in any photo.
+"""Emotions of the faces in any photo (the library of ``minicnn predict``).
 
 Each photo (any size, colour or grayscale) goes through ``minicnn.apps.faces``:
 faces found by scikit-image's frontal-face cascade (or, with ``--no-detect``,
 the whole image as one face), cropped with a margin and resized to the
 model's 48x48 grayscale input; then the model's own preprocessing (its
 training mean image, and HOG features for a hybrid model) and a softmax.
-Output: each face's top-K emotions with probabilities, as a table or JSON;
-``--annotate out.png`` draws the boxes and labels on the photo.
+``format_table`` and ``to_json`` give each face's top-K emotions with
+probabilities; ``minicnn.viz.annotate`` draws the boxes and labels on the photo.
 """
-import json
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigError, MiniCNNError
 from .faces import faces_in_photo
 
 
@@ -76,55 +73,3 @@ def annotation_path(out, photo, n_photos):
     """Where ``--annotate out`` writes for ``photo``: ``out`` itself, or ``out_<photo stem>`` for several."""
     out = Path(out)
     return out if n_photos == 1 else out.with_name(f"{out.stem}_{Path(photo).stem}{out.suffix or '.png'}")
-
-
-def run(args):
-    from .inference import Classifier
-    from ..viz.annotate import annotate
-
-    if args.top < 1:
-        raise ConfigError(f"--top {args.top}: list at least 1 emotion per face")
-    clf = Classifier.load(args.model)
-    k = min(args.top, len(clf.class_names))
-    results, errors = [], []
-    for photo in args.photos:
-        try:
-            rgb, faces = predict_photo(clf, photo, detect=not args.no_detect, margin=args.margin,
-                                       min_face=args.min_face, min_neighbors=args.min_neighbors)
-        except MiniCNNError as exc:
-            errors.append((photo, str(exc)))
-            continue
-        results.append((photo, faces))
-        if args.annotate:
-            labels = [" ".join(f"{n} {p:.2f}" for n, p in f.top(clf.class_names, 1)) for f in faces]
-            annotate(rgb, [f.box for f in faces], labels, annotation_path(args.annotate, photo, len(args.photos)))
-    if args.json:
-        print(json.dumps(to_json(results, errors, clf.class_names, k), indent=2, allow_nan=False))
-    else:
-        if results:
-            print(format_table(results, clf.class_names, k))
-        for _, message in errors:
-            print(f"minicnn predict: error: {message}", file=sys.stderr)
-    return 1 if errors else 0
-
-
-def add_cli(subparsers):
-    p = subparsers.add_parser(
-        "predict", help="emotions of the faces in photos (any size, colour or grey)",
-        description="Find the faces in each photo, crop them to the model's 48x48 grayscale input, "
-                    "apply the model's preprocessing and print each face's most probable emotions.")
-    p.add_argument("model", help="a minicnn checkpoint (.npz) written by `minicnn train`")
-    p.add_argument("photos", nargs="+", help="image files (JPEG, PNG, ...)")
-    p.add_argument("--top", type=int, default=3, help="emotions listed per face (default 3)")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.add_argument("--annotate", metavar="OUT.png",
-                   help="write the photo with boxes and labels here (several photos: OUT_<photo>.png)")
-    p.add_argument("--no-detect", action="store_true", help="treat the whole image as one face")
-    p.add_argument("--min-face", type=float, default=0.1,
-                   help="smallest face as a fraction of the photo's shorter side (default 0.1; "
-                        "lower it for group photos)")
-    p.add_argument("--min-neighbors", type=int, default=8,
-                   help="cascade hits a face needs: higher means fewer false faces (default 8)")
-    p.add_argument("--margin", type=float, default=0.15,
-                   help="crop margin around a found face, as a fraction of its size (default 0.15)")
-    p.set_defaults(func=run)

@@ -1,9 +1,12 @@
-"""The ``minicnn`` command: one sub-command per module that owns it.
+"""The ``minicnn`` command: one module in this package per sub-command.
 
-Each sub-command lives in the module that does its work and registers itself
-through a function ``add_cli(subparsers)`` that adds its parser and sets
-``func`` (called with the parsed arguments, returning an exit code or None).
-User mistakes (``MiniCNNError``) are printed as one line, never a traceback.
+Each module ``minicnn/commands/<name>.py`` defines ``add_cli(subparsers)``,
+which adds the sub-command's parser and sets ``func`` (called with the parsed
+arguments, returning an exit code or None). The work itself happens in the
+library (the run pipeline ``minicnn.pipeline``, ``minicnn.apps``,
+``minicnn.sweep``, ...); ``options.py`` holds the options the training
+commands share. User mistakes (``MiniCNNError``) are printed as one line,
+never a traceback.
 """
 import argparse
 import importlib
@@ -11,18 +14,19 @@ import sys
 
 from ..errors import MiniCNNError
 
-# Modules that contribute sub-commands, in the order `minicnn --help` lists them.
-COMMAND_MODULES = [
-    "minicnn.commands.train",
-    "minicnn.commands.experiment",
-    "minicnn.apps.predict",
-    "minicnn.apps.explain",
-    "minicnn.apps.ensemble",
-    "minicnn.commands.sweep",
-    "minicnn.commands.gradcheck",
-    "minicnn.commands.check_backends",
-    "minicnn.commands.trace",
-    "minicnn.commands.data",
+# The sub-commands, one module each, in the order `minicnn --help` lists them.
+COMMANDS = [
+    "train",
+    "demo",
+    "experiment",
+    "predict",
+    "explain",
+    "ensemble",
+    "sweep",
+    "gradcheck",
+    "check_backends",
+    "trace",
+    "data",
 ]
 
 
@@ -30,8 +34,8 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="minicnn", description="A from-scratch CNN engine and the FER-2013 paper experiments.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).add_cli(sub)
+    for name in COMMANDS:
+        importlib.import_module(f"{__name__}.{name}").add_cli(sub)
     return parser
 
 

@@ -1,7 +1,5 @@
 """``minicnn data info [PATH]`` and ``minicnn data samples --out FILE.png [--data PATH]``."""
-from ..data.cache import cache_root
-from ..data.load import DATA_ENV, load_fer2013
-from ..data.synthetic import load_synthetic, save_sample_grid
+from ..data import DATA_ENV, SYNTHETIC, cache_root, load_dataset, save_sample_grid
 
 
 def add_cli(subparsers):
@@ -23,12 +21,12 @@ def add_cli(subparsers):
 
 
 def _info(args):
-    dataset = load_synthetic() if args.path == "synthetic" else load_fer2013(args.path, cache_dir=args.cache_dir)
+    dataset = load_dataset(args.path, cache_dir=args.cache_dir)
     print(dataset.summary())
-    if args.path != "synthetic":
+    if args.path != SYNTHETIC:
         print(f"cache: {cache_root(args.cache_dir)}" + (" (read from the cache)" if dataset.from_cache else ""))
 
 
 def _samples(args):
-    dataset = None if args.data == "synthetic" else load_fer2013(args.data, cache_dir=args.cache_dir)
+    dataset = None if args.data == SYNTHETIC else load_dataset(args.data, cache_dir=args.cache_dir)
     print(save_sample_grid(args.out, dataset, per_class=args.per_class, seed=args.seed))

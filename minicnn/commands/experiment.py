@@ -1,28 +1,61 @@
-"""``minicnn experiment MODEL ...``: the paper's experiments through the minicnn command.
+"""``minicnn experiment MODEL`` (and ``python -m experiments.run MODEL``): one of the paper's experiments.
 
-The runner lives in the repository's ``experiments/`` package (beside
-``minicnn/``, not installed with it), so this sub-command works from the
-repository root (or with it on PYTHONPATH); elsewhere it says so.
+    minicnn experiment shallow --data PATH                  # the paper's protocol
+    minicnn experiment shallow_hog --data PATH --epochs 4   # REDUCED
+    minicnn experiment shallow --data synthetic --quick     # smoke test on the embedded faces
+
+The run pipeline (``minicnn.pipeline.run``) with the experiments' folders:
+checkpoints every epoch in ``<checkpoints>/<model>-<run-id>/`` (``--resume``
+continues from ``last.npz``), and ``<out>/<model>-<run-id>/`` with
+metrics.json, per_class.md, curves.png and confusion.png of the epoch with the
+best validation accuracy. The run id names the protocol (``full``, ``quick``,
+``reduced-e4-random``, ...) unless ``--run-id`` is given.
 """
-import argparse
+from pathlib import Path
 
-from ..errors import ConfigError
+from ..pipeline.config import MODEL_NAMES, default_run_id, load_config
+from ..pipeline.run import run
+from .options import add_run_options, log_for, plan_from_args, print_summary
+
+
+def add_arguments(parser):
+    """The experiment's options (shared by ``minicnn experiment`` and ``python -m experiments.run``)."""
+    parser.add_argument("model", metavar="MODEL",
+                        help=f"a paper model ({', '.join(MODEL_NAMES)}) or the path of a run config "
+                             ".json, e.g. the best_config.json a sweep wrote")
+    parser.add_argument("--data", default=None,
+                        help="FER-2013: the CSV (.csv/.gz/.xz), the images .zip or their folder; 'synthetic' "
+                             "for the embedded faces (default: $MINICNN_FER2013)")
+    add_run_options(parser)
+    parser.add_argument("--resume", action="store_true", help="continue the run from its last checkpoint")
+    parser.add_argument("--out", default="results", help="results folder (default: results)")
+    parser.add_argument("--checkpoints", default="checkpoints",
+                        help="checkpoint folder, git-ignored (default: checkpoints)")
+    parser.add_argument("--run-id", default=None,
+                        help="name of the run (default: from the protocol, e.g. full, quick, reduced-e5-random)")
+    return parser
+
+
+def run_experiment(args):
+    """Plan and run the experiment the arguments name; returns the pipeline's RunResult."""
+    plan = plan_from_args(load_config(args.model), args)
+    run_id = args.run_id or default_run_id(plan)
+    name = f"{plan['name']}-{run_id}"
+    checkpoint_dir = Path(args.checkpoints) / name
+    result = run(plan, args.data, out_dir=Path(args.out) / name, checkpoint_dir=checkpoint_dir, run_id=run_id,
+                 resume=args.resume, backend_name=args.backend, quiet=args.quiet, log=log_for(args, f"[{name}] "))
+    if not args.quiet:
+        print_summary(result, checkpoint_dir)
+    return result
+
+
+def _command(args):
+    run_experiment(args)
+    return 0
 
 
 def add_cli(subparsers):
-    try:
-        from experiments.run import add_cli as add_experiment_cli
-    except ModuleNotFoundError as exc:
-        if exc.name != "experiments":
-            raise
-        parser = subparsers.add_parser(
-            "experiment", help="run one of the paper's experiments (needs the repository's experiments/)")
-        parser.add_argument("args", nargs=argparse.REMAINDER)
-        parser.set_defaults(func=_missing)
-        return
-    add_experiment_cli(subparsers)
-
-
-def _missing(args):
-    raise ConfigError("the experiments/ package is not importable: run `minicnn experiment` from the minicnn "
-                      "repository root (or put it on PYTHONPATH), or use `python -m experiments.run`")
+    parser = subparsers.add_parser("experiment", help="run one of the paper's experiments (results/<model>-<run>/)",
+                                   description=__doc__.split("\n\n")[0])
+    add_arguments(parser)
+    parser.set_defaults(func=_command)

@@ -1,7 +1,7 @@
 """``minicnn sweep SWEEP.json --data PATH|synthetic``: a hyper-parameter search on Dask.
 
-See docs/sweep.md. Each trial is an ``experiments.run`` training run; the
-sweep folder (default ``sweeps/<name>``) gets one ``trial-<k>/`` per trial and
+See docs/sweep.md. Each trial is one run of the run pipeline, as
+``minicnn experiment`` would train it; the sweep folder (default ``sweeps/<name>``) gets one ``trial-<k>/`` per trial and
 summary.md / summary.json / summary.png / best_config.json.
 """
 import functools
@@ -20,6 +20,8 @@ def _run(args):
         spec.trials = args.trials
     if args.seed is not None:
         spec.seed = args.seed
+    if args.quick:
+        spec.run = {**{k: v for k, v in (spec.run or {}).items() if k not in ("epochs", "subset")}, "quick": True}
     trial_fn = functools.partial(train_trial, **check_options(spec.run or {}))
     out = args.out or f"sweeps/{spec.name}"
     summary = run_sweep(spec, trial_fn, args.data, out, base_config=resolve_base(spec.base),
@@ -35,8 +37,8 @@ def _run(args):
 def add_cli(subparsers):
     parser = subparsers.add_parser(
         "sweep", help="hyper-parameter search (grid/random) on a local or remote Dask cluster",
-        description="Grid or random hyper-parameter search; each trial is an experiments.run "
-                    "training run (docs/sweep.md).")
+        description="Grid or random hyper-parameter search; each trial is a training run like "
+                    "`minicnn experiment` (docs/sweep.md).")
     parser.add_argument("sweep", help="the sweep file: base config, run options and search space (JSON)")
     parser.add_argument("--data", required=True,
                         help="FER-2013 (the CSV, the images .zip or their folder) or 'synthetic'; "
@@ -51,4 +53,7 @@ def add_cli(subparsers):
     parser.add_argument("--method", choices=METHODS, default=None, help="override the file's method")
     parser.add_argument("--trials", type=int, default=None, help="number of random trials (random search)")
     parser.add_argument("--seed", type=int, default=None, help="sweep seed (sampling and trial seeds)")
+    parser.add_argument("--quick", action="store_true",
+                        help="every trial a quick smoke run (a few hundred images, 1 epoch, instead of the file's "
+                             "epochs and subset): checks a sweep file and the cluster in minutes")
     parser.set_defaults(func=_run)

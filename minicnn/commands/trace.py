@@ -5,8 +5,8 @@
     minicnn trace "c8k3-bn-p2 c16k3-p2 | f32-d0.5" --batch 16
     minicnn trace runs/demo/best.npz
 
-MODEL_OR_SPEC is a paper model (shallow, deep, shallow-hog, deep-hog), a
-config .json, a checkpoint .npz or a spec string. The batch is synthetic
+MODEL_OR_SPEC is what ``minicnn train --model`` takes (a paper model: shallow,
+deep, shallow_hog, deep_hog; a config .json; a spec string) or a checkpoint .npz. The batch is synthetic
 faces (pixels scaled to [-0.5, 0.5]) when the model takes 1x48x48 images,
 standard normal images otherwise; a hybrid model's side features are standard
 normal. One untimed step runs first (--warmup). Columns: input and output
@@ -20,18 +20,21 @@ import numpy as np
 from .. import backend
 from ..data.synthetic import make_faces
 from ..features.hog import hog_dim
-from ..models import Model
+from ..models import Model, scale_width
+from ..pipeline.run import model_config
 from ..trace import trace_step
 from ..training.checkpoint import load_checkpoint
 from ..validate import check_int
-from .train import model_config
+from .train import base_config
 
 
 def build(text, width=1.0, seed=0):
     """The model named by MODEL_OR_SPEC (see the module docstring), on the default backend."""
     if text.endswith(".npz"):
         return load_checkpoint(text, xp=backend.get_backend())[0]
-    return Model(model_config(text, width=width, seed=seed, hog_dim=hog_dim() if text.endswith("-hog") else None))
+    config, _ = base_config(text)
+    plan = dict(config, seed=seed, model=scale_width(config["model"], width))
+    return Model(model_config(plan, hog_dim(**config["hog"]) if config["hog"] else None))
 
 
 def example_batch(model, n, seed=0):
@@ -65,7 +68,7 @@ def add_cli(subparsers):
         description=__doc__.split("\n\n")[0].strip("`") + ".",
         epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model", nargs="?", default="shallow", metavar="MODEL_OR_SPEC",
-                   help="shallow (default), deep, shallow-hog, deep-hog, CONFIG.json, CHECKPOINT.npz or a spec")
+                   help="shallow (default), deep, shallow_hog, deep_hog, CONFIG.json, CHECKPOINT.npz or a spec")
     p.add_argument("--batch", type=int, default=32, help="examples in the traced step (default 32)")
     p.add_argument("--width", type=float, default=1.0, help="scale the paper model's filters and units")
     p.add_argument("--warmup", type=int, default=1, help="untimed steps before the traced one (default 1)")

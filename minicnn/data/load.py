@@ -11,6 +11,7 @@ Accepted ``path`` (or, when None, the environment variable ``MINICNN_FER2013``):
 
 No data path is built in: data is found only through the argument or the variable.
 """
+import hashlib
 import os
 from pathlib import Path
 
@@ -45,7 +46,7 @@ def load_fer2013(path=None, cache_dir=None, skip_bad_rows=False, progress=True, 
         cached = cache.load_entry(entry)
         if cached is not None:
             try:
-                return _dataset_from_arrays(cached, from_cache=True)
+                return _dataset_from_arrays(cached, from_cache=True, path=source)
             except DataError as exc:
                 cache.discard_entry(entry, str(exc))
     say(f"reading {source} (parsed once, then cached)", progress and kind == "csv")
@@ -55,7 +56,7 @@ def load_fer2013(path=None, cache_dir=None, skip_bad_rows=False, progress=True, 
     else:
         splits, note = read_images(source, progress=progress)
     check_splits(splits, source)
-    dataset = FERDataset(**splits, source=f"FER-2013 from {source} ({note})")
+    dataset = FERDataset(**splits, source=f"FER-2013 from {source} ({note})", path=source)
     if entry is not None:
         cache.save_entry(entry, _dataset_to_arrays(dataset))
     return dataset
@@ -100,7 +101,7 @@ def _dataset_to_arrays(dataset):
     return arrays
 
 
-def _dataset_from_arrays(arrays, from_cache):
+def _dataset_from_arrays(arrays, from_cache, path):
     """The data set stored by ``_dataset_to_arrays``; DataError when an array is missing or malformed."""
     expected = {"source": ("U", 0)}
     for name in SPLIT_NAMES:
@@ -113,4 +114,35 @@ def _dataset_from_arrays(arrays, from_cache):
     if any(split.images.shape[1:] != IMAGE_SHAPE for split in splits.values()):
         raise DataError(f"its images are not {IMAGE_SHAPE[0]}x{IMAGE_SHAPE[1]}")
     check_splits(splits, "the cache entry")
-    return FERDataset(**splits, source=str(arrays["source"]), from_cache=from_cache)
+    return FERDataset(**splits, source=str(arrays["source"]), from_cache=from_cache, path=path)
+
+
+SYNTHETIC = "synthetic"
+
+
+def load_dataset(source=None, n_train=3500, n_val=700, n_test=700, seed=0, progress=True, cache_dir=None):
+    """The data set a command names: ``"synthetic"`` or FER-2013 (a path, or None for $MINICNN_FER2013).
+
+    ``"synthetic"`` gives the embedded cartoon faces with ``n_train``/``n_val``/``n_test``
+    images (``load_synthetic``; each split has its own seed stream, so the
+    validation and test faces do not depend on ``n_train``); anything else
+    goes to ``load_fer2013``, which ignores the sizes.
+    """
+    if source == SYNTHETIC:
+        from .synthetic import load_synthetic
+        return load_synthetic(n_train=n_train, n_val=n_val, n_test=n_test, seed=seed)
+    return load_fer2013(source, cache_dir=cache_dir, progress=progress)
+
+
+def describe_file(path):
+    """``{"name", "bytes", "sha256"}`` of a data file, never its folder; a layout folder has
+    its total bytes and no sha256 (its decoded arrays still have a ``fingerprint``)."""
+    path = Path(path)
+    if path.is_dir():
+        return {"name": path.name, "bytes": sum(p.stat().st_size for p in path.rglob("*") if p.is_file()),
+                "sha256": None}
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return {"name": path.name, "bytes": path.stat().st_size, "sha256": h.hexdigest()}

@@ -3,6 +3,7 @@
 A split holds ``images`` uint8 (N, 48, 48) (row-major grayscale faces) and
 ``labels`` int64 (N,) in 0..6, the FER-2013 classes in ``CLASS_NAMES`` order.
 """
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,6 +76,7 @@ class FERDataset:
     """Three splits plus where they came from.
 
     ``source`` is one line naming the file and how val/test were formed;
+    ``path`` the file or folder read (None for data made in memory);
     ``from_cache`` says whether the arrays were read from the parsed-array cache.
     """
 
@@ -84,6 +86,7 @@ class FERDataset:
     source: str
     class_names: tuple = CLASS_NAMES
     from_cache: bool = False
+    path: object = None
 
     def splits(self):
         """``{"train": Split, "val": Split, "test": Split}``."""
@@ -97,6 +100,21 @@ class FERDataset:
             counts = split.class_counts(len(self.class_names))
             lines.append(f"{name:<6} {len(split):>6}  " + " ".join(f"{c:>{width}}" for c in counts))
         return "\n".join(lines)
+
+
+def fingerprint(dataset):
+    """``"sha256:<hex>"`` of the decoded data: every split's size, images (uint8) and labels (int64), in order.
+
+    It depends only on the arrays, so the CSV, zip and tar layouts of the same
+    faces give the same fingerprint, and any changed pixel, label or order a different one.
+    """
+    h = hashlib.sha256()
+    for name, split in dataset.splits().items():
+        images = np.ascontiguousarray(split.images, dtype=np.uint8)
+        h.update(f"{name}:{images.shape}".encode())
+        h.update(images.data)
+        h.update(np.ascontiguousarray(split.labels, dtype="<i8").data)
+    return "sha256:" + h.hexdigest()
 
 
 def check_splits(splits, where):

@@ -9,9 +9,9 @@
 from .build import SCORE_INIT_SCALE, build_layers
 from .config import load_config, normalize_config
 from .model import Backprop, Model, build_model
-from .presets import PAPER_HPARAMS, deep, deep_config, hybrid, hybrid_config, shallow, shallow_config
+from .presets import deep, deep_config, hybrid, hybrid_config, paper_config, scale_width, shallow, shallow_config
 from .spec import parse_spec, to_spec
 
 __all__ = ["Model", "Backprop", "build_model", "build_layers", "normalize_config", "load_config", "parse_spec",
            "to_spec", "shallow", "deep", "hybrid", "shallow_config", "deep_config", "hybrid_config",
-           "PAPER_HPARAMS", "SCORE_INIT_SCALE"]
+           "paper_config", "scale_width", "SCORE_INIT_SCALE"]

@@ -2,7 +2,10 @@
 
 The grammar (Alizadeh & Fazel 2016)::
 
-    [Conv-(SBN)-ReLU-(Dropout)-(MaxPool)] x M - [Affine-(BN)-ReLU-(Dropout)] x N - Affine - Softmax
+    [Conv-(SBN)-ReLU-(Dropout)-(MaxPool)] x M - [Affine-(BN)-ReLU-(Dropout)] x N - Affine - (Softmax | SVM)
+
+(the score layer's loss is softmax cross-entropy or the multiclass SVM loss;
+registered options add average pooling and leaky ReLU, see ``minicnn.registry``)
 
 A config is a dict that round-trips through JSON::
 

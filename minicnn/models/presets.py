@@ -1,30 +1,39 @@
-"""The paper's nets: shallow (M=2, N=1), deep (M=4, N=2) and their CNN + HOG hybrids."""
+"""The paper's nets: shallow (M=2, N=1), deep (M=4, N=2) and their CNN + HOG hybrids.
+
+Their layers, L2 strength and seed are read from the paper's run configs
+(``minicnn/pipeline/configs/{shallow,deep}.json``), the one copy of the
+paper's settings; the training settings (rates, epochs, optimizer) live there too.
+"""
 from .config import normalize_config
 from .model import Model
 
-PAPER_HPARAMS = {
-    # Learning rate, L2 strength, epochs and batch size as stated in the paper. The
-    # optimizer is not stated there; these are our choices (see docs/models-and-training.md).
-    "shallow": {"lr": 1e-3, "reg": 1e-6, "epochs": 30, "batch_size": 128, "optimizer": "adam"},
-    "deep": {"lr": 1e-2, "reg": 1e-7, "epochs": 35, "batch_size": 128, "optimizer": "nesterov"},
-}
 
-
-def _scaled(n, width):
-    return max(1, int(round(n * width)))
-
-
-def _apply_overrides(cfg, overrides, width):
-    conv_dropout = overrides.pop("conv_dropout", None)
-    fc_dropout = overrides.pop("fc_dropout", None)
+def scale_width(config, width):
+    """A copy of the model ``config`` with every conv block's filters and fc block's units times ``width``."""
+    cfg = normalize_config(config)
     for b in cfg["conv"]:
-        b["filters"] = _scaled(b["filters"], width)
-        if conv_dropout is not None:
-            b["dropout"] = conv_dropout
+        b["filters"] = max(1, int(round(b["filters"] * width)))
     for b in cfg["fc"]:
-        b["units"] = _scaled(b["units"], width)
-        if fc_dropout is not None:
-            b["dropout"] = fc_dropout
+        b["units"] = max(1, int(round(b["units"] * width)))
+    return cfg
+
+
+def paper_config(name, width=1.0, **overrides):
+    """The network of paper model ``name`` ("shallow" or "deep") as a model config.
+
+    ``width`` scales filters and units; ``conv_dropout``, ``fc_dropout`` set
+    every block's dropout; any top-level key (input_shape, n_classes, reg,
+    seed, hog_dim, loss, conv, fc) overrides.
+    """
+    from ..pipeline.config import load_config
+
+    run = load_config(name)
+    cfg = scale_width({**run["model"], "name": name, "reg": run["train"]["reg"], "seed": run["seed"]}, width)
+    for kind, key in (("conv", "conv_dropout"), ("fc", "fc_dropout")):
+        rate = overrides.pop(key, None)
+        if rate is not None:
+            for block in cfg[kind]:
+                block["dropout"] = rate
     cfg.update(overrides)
     return normalize_config(cfg)
 
@@ -34,16 +43,9 @@ def shallow_config(width=1.0, **overrides):
 
     conv32 3x3 SBN ReLU dropout | conv64 3x3 SBN ReLU dropout maxpool2 | fc512 BN ReLU
     dropout | scores. 'Same' padding, stride 1. Dropout rates (not stated in the
-    paper): 0.25 after conv blocks, 0.5 after the fc block. ``width`` scales
-    filters and units; ``conv_dropout``, ``fc_dropout`` and any top-level key
-    (input_shape, n_classes, reg, seed, hog_dim, loss, conv, fc) override.
+    paper): 0.25 after conv blocks, 0.5 after the fc block. Arguments as in ``paper_config``.
     """
-    cfg = {"name": "shallow", "input_shape": [1, 48, 48], "n_classes": 7,
-           "conv": [{"filters": 32, "kernel": 3, "pad": "same", "bn": True, "dropout": 0.25, "pool": None},
-                    {"filters": 64, "kernel": 3, "pad": "same", "bn": True, "dropout": 0.25, "pool": 2}],
-           "fc": [{"units": 512, "bn": True, "dropout": 0.5}],
-           "hog_dim": None, "loss": "softmax", "reg": PAPER_HPARAMS["shallow"]["reg"], "seed": 0}
-    return _apply_overrides(cfg, dict(overrides), width)
+    return paper_config("shallow", width, **overrides)
 
 
 def deep_config(width=1.0, **overrides):
@@ -52,14 +54,9 @@ def deep_config(width=1.0, **overrides):
     conv64 3x3 | conv128 5x5 | conv512 3x3 | conv512 3x3, each SBN ReLU dropout
     maxpool2 ('same' padding: 48 -> 24 -> 12 -> 6 -> 3) | fc256 BN ReLU dropout |
     fc512 BN ReLU dropout | scores. Dropout (not stated in the paper): 0.25 after
-    conv blocks, 0.5 after fc blocks. Overrides as in ``shallow_config``.
+    conv blocks, 0.5 after fc blocks. Arguments as in ``paper_config``.
     """
-    conv = [{"filters": f, "kernel": k, "pad": "same", "bn": True, "dropout": 0.25, "pool": 2}
-            for f, k in ((64, 3), (128, 5), (512, 3), (512, 3))]
-    cfg = {"name": "deep", "input_shape": [1, 48, 48], "n_classes": 7, "conv": conv,
-           "fc": [{"units": 256, "bn": True, "dropout": 0.5}, {"units": 512, "bn": True, "dropout": 0.5}],
-           "hog_dim": None, "loss": "softmax", "reg": PAPER_HPARAMS["deep"]["reg"], "seed": 0}
-    return _apply_overrides(cfg, dict(overrides), width)
+    return paper_config("deep", width, **overrides)
 
 
 def shallow(width=1.0, dtype=None, xp=None, **overrides):
@@ -89,7 +86,7 @@ def hybrid_config(base, feature_dim, **overrides):
     cfg.update(overrides)
     cfg["hog_dim"] = feature_dim
     if cfg.get("name") in ("shallow", "deep"):
-        cfg["name"] += "-hog"
+        cfg["name"] += "_hog"
     return normalize_config(cfg)
 
 

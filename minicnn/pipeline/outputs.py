@@ -4,14 +4,23 @@ The figures are drawn by ``minicnn.viz.curves`` from the metrics alone, so they
 can be redrawn from a committed metrics.json.
 
 ``metrics.json`` is the record every number in the report comes from; its
-keys (schema 1)::
+keys (schema 2)::
 
-    schema, model, run_id, reduced, reductions, data {source, kind, n_train, n_val, n_test},
+    schema, model, run_id, spec, n_params,
+    reduced, reductions, changes, stopped (null, "early stop", or the reason of a requested stop
+      such as "its time budget"),
+    data {kind, source, name, bytes, sha256, fingerprint, n_train, n_val, n_test, n_train_per_epoch},
+    identity {model, data, seed}  (what every checkpoint of the run carries),
     val / test {accuracy, loss, n, per_class_accuracy {class: acc}, confusion_matrix [[...]]},
     best_epoch, epochs_run, iterations, history {...per epoch/iteration curves...},
-    timing {wall_time_s, train_time_s, train_images, images_per_s},
-    hardware {...}, backend, seed, git {commit, dirty}, config {...the full run config...},
-    started_at, finished_at
+    trainer {...the Trainer's settings, recalibration included...},
+    timing {wall_time_s, train_time_s, train_images, images_per_s, resumed},
+    hardware {...}, backend, seed, git {commit, dirty}, minicnn (version),
+    config {...the full run plan...}, started_at, finished_at
+
+``data`` names the data file (never a folder or machine path), its size and
+sha256, and the fingerprint of the decoded arrays (``minicnn.data.fingerprint``).
+Losses are the model's own data loss (softmax cross-entropy or multiclass SVM).
 """
 import json
 import math
@@ -19,18 +28,21 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data import CLASS_NAMES
 from ..training.metrics import per_class_accuracy
 
 from . import paper
 
-SCHEMA = 1
-METRICS_KEYS = ("schema", "model", "run_id", "reduced", "reductions", "data", "val", "test", "best_epoch",
-                "epochs_run", "iterations", "history", "timing", "hardware", "backend", "seed", "git",
-                "config", "started_at", "finished_at")
+SCHEMA = 2
+METRICS_KEYS = ("schema", "model", "run_id", "spec", "n_params", "reduced", "reductions", "changes", "stopped",
+                "data", "identity", "val", "test", "best_epoch", "epochs_run", "iterations", "history", "trainer",
+                "timing", "hardware", "backend", "seed", "git", "minicnn", "config", "started_at", "finished_at")
+DATA_KEYS = ("kind", "source", "name", "bytes", "sha256", "fingerprint", "n_train", "n_val", "n_test",
+             "n_train_per_epoch")
 SPLIT_KEYS = ("accuracy", "loss", "n", "per_class_accuracy", "confusion_matrix")
 
 
-def split_metrics(cm, loss, class_names=paper.CLASS_NAMES):
+def split_metrics(cm, loss, class_names=CLASS_NAMES):
     """The metrics of one split from its confusion matrix (C, C) and mean loss.
 
     accuracy = trace(cm) / sum(cm); per-class accuracy = recall of each class
@@ -49,21 +61,27 @@ def split_metrics(cm, loss, class_names=paper.CLASS_NAMES):
 
 def write_metrics(path, metrics):
     """Write ``metrics`` (a dict with METRICS_KEYS) as pretty JSON; returns the path."""
-    missing = [k for k in METRICS_KEYS if k not in metrics]
-    if missing:
-        raise ValueError(f"metrics for {path} lack {', '.join(missing)}")
+    _check(metrics, path)
     path = Path(path)
     path.write_text(json.dumps(_plain(metrics), indent=1) + "\n", encoding="utf-8")
     return path
 
 
 def read_metrics(path):
-    """The dict of a metrics.json file (checked for the schema-1 keys)."""
+    """The dict of a metrics.json file; ValueError (one line) when it is not schema 2."""
     metrics = json.loads(Path(path).read_text(encoding="utf-8"))
-    missing = [k for k in METRICS_KEYS if k not in metrics]
-    if missing:
-        raise ValueError(f"{path}: not a minicnn metrics.json (missing {', '.join(missing)})")
+    if not isinstance(metrics, dict) or metrics.get("schema") != SCHEMA:
+        found = metrics.get("schema", "none") if isinstance(metrics, dict) else "none"
+        raise ValueError(f"{path}: not a minicnn metrics.json of schema {SCHEMA} (schema {found})")
+    _check(metrics, path)
     return metrics
+
+
+def _check(metrics, path):
+    missing = [k for k in METRICS_KEYS if k not in metrics] + [f"data.{k}" for k in DATA_KEYS
+                                                             if k not in metrics.get("data", {})]
+    if missing:
+        raise ValueError(f"{path}: metrics lack {', '.join(missing)}")
 
 
 def _plain(obj):
@@ -102,7 +120,7 @@ def per_class_table(metrics):
     suffix = "" if ref_model == model else f" ({ref_model})"
     lines = [f"| class | test images | ours val | ours test | paper test{suffix} | TF re-impl. test{suffix} |",
              "|---|---:|---:|---:|---:|---:|"]
-    for i, name in enumerate(paper.CLASS_NAMES):
+    for i, name in enumerate(CLASS_NAMES):
         lines.append(f"| {name} | {counts[i]} | {pct(ours_val.get(name))} | {pct(ours_test.get(name))} | "
                      f"{pct(paper_pc.get(name))} | {pct(tf_pc.get(name))} |")
     lines.append(f"| **all** | {int(counts.sum())} | {pct(metrics['val']['accuracy'])} | "
@@ -111,16 +129,32 @@ def per_class_table(metrics):
     return "\n".join(lines)
 
 
+def describe_data(data):
+    """One line for a run's data: "FER-2013 file fer2013.csv.xz (79.2 MB, sha256 c1fb31604b07...)"."""
+    if data["kind"] != "fer2013":
+        return data["source"]
+    facts = [f"{data['bytes'] / 1e6:.1f} MB"] + ([f"sha256 {data['sha256'][:12]}..."] if data["sha256"] else [])
+    return f"{data['source']} ({', '.join(facts)})"
+
+
+def protocol_line(metrics):
+    """"full (the paper's)" or "**REDUCED**: ...", followed by any changes."""
+    text = "**REDUCED**: " + "; ".join(metrics["reductions"]) if metrics["reduced"] else "full (the paper's)"
+    return text + ("; changed: " + "; ".join(metrics["changes"]) if metrics["changes"] else "")
+
+
 def write_per_class(path, metrics):
     """per_class.md of one run: a heading naming the run, the table, the caveats."""
     model = metrics["model"]
     label = " — REDUCED run: " + "; ".join(metrics["reductions"]) if metrics["reduced"] else ""
     text = [f"# Per-class accuracy: {paper.MODEL_TITLES.get(model, model)}, run {metrics['run_id']}{label}", "",
-            f"Data: {metrics['data']['source']}. Best epoch {metrics['best_epoch']} of {metrics['epochs_run']} "
-            "(by validation accuracy). Per-class accuracy is the recall of each class "
-            "(diagonal of the row-normalized confusion matrix).", "",
-            per_class_table(metrics), ""]
-    if model not in paper.PAPER or "per_class_test" not in paper.PAPER.get(model, {}):
+            f"Data: {describe_data(metrics['data'])}. Best epoch {metrics['best_epoch']} of "
+            f"{metrics['epochs_run']} (by validation accuracy). Per-class accuracy is the recall of each class "
+            "(diagonal of the row-normalized confusion matrix).", ""]
+    if metrics["changes"]:
+        text += ["Changed from the reference protocol: " + "; ".join(metrics["changes"]) + ".", ""]
+    text += [per_class_table(metrics), ""]
+    if model in paper.MODELS and "per_class_test" not in paper.PAPER[model]:
         text.append(f"The paper gives per-class numbers only for the shallow and deep CNNs; "
                     f"the reference columns are those of the {paper.base_model(model)} CNN.\n")
     Path(path).write_text("\n".join(text), encoding="utf-8")

@@ -3,26 +3,20 @@
 Source: Alizadeh & Fazel, "Convolutional Neural Networks for Facial Expression
 Recognition" (CS231n 2016, arXiv:1704.06756), as summarized in PAPER.md. Every
 accuracy is a fraction in [0, 1]. ``None`` means the paper gives no number.
-Model names are the experiment names: shallow, deep, shallow_hog, deep_hog.
+Model names are the experiment names: shallow, deep, shallow_hog, deep_hog;
+the settings the paper states (rates, L2, epochs, batch size) live once, in
+the run configs ``minicnn/pipeline/configs/*.json``.
 
 These are reference values to print beside ours; nothing here is ever written
 into a result as if we had measured it.
 """
-CLASS_NAMES = ("Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral")
+from .config import MODEL_NAMES
 
-MODELS = ("shallow", "deep", "shallow_hog", "deep_hog")
+MODELS = MODEL_NAMES
 """The four paper models, in the order tables list them."""
 
 MODEL_TITLES = {"shallow": "shallow CNN", "deep": "deep CNN",
                 "shallow_hog": "shallow CNN + HOG", "deep_hog": "deep CNN + HOG"}
-
-HYPERPARAMS = {
-    # Stated by the paper: learning rate, L2 regularization, epochs, batch size.
-    "shallow": {"lr": 1e-3, "reg": 1e-6, "epochs": 30, "batch_size": 128},
-    "deep": {"lr": 1e-2, "reg": 1e-7, "epochs": 35, "batch_size": 128},
-}
-HYPERPARAMS["shallow_hog"] = dict(HYPERPARAMS["shallow"])   # the hybrids train like their CNN
-HYPERPARAMS["deep_hog"] = dict(HYPERPARAMS["deep"])
 
 PAPER = {
     "shallow": {
@@ -30,6 +24,7 @@ PAPER = {
         "test_from_confusion": 0.528,   # diagonal of its confusion matrix over PrivateTest
         "per_class_test": {"Angry": 0.41, "Disgust": 0.32, "Fear": 0.54, "Happy": 0.75,
                            "Sad": 0.32, "Surprise": 0.675, "Neutral": 0.399},
+        "train_full_epoch": 13,
         "note": "100% training accuracy by epoch ~13",
     },
     "deep": {
@@ -38,6 +33,7 @@ PAPER = {
         "val_curve_best": 0.655, "val_curve_last": 0.62,
         "per_class_test": {"Angry": 0.53, "Disgust": 0.70, "Fear": 0.46, "Happy": 0.805,
                            "Sad": 0.63, "Surprise": 0.625, "Neutral": 0.515},
+        "train_full_epoch": 27,
         "note": "100% training accuracy by epoch ~27; validation peaks ~65.5%, ends ~62%",
     },
     "shallow_hog": {

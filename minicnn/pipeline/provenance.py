@@ -1,4 +1,7 @@
-"""Where and with what a run was made: hardware, software versions, the git commit."""
+"""Where and with what a run was made: hardware, software versions, the git commit.
+
+Shared by the run pipeline (metrics.json) and the benchmarks (``benchmarks/machine.py``).
+"""
 import os
 import platform
 import subprocess
@@ -6,14 +9,15 @@ from pathlib import Path
 
 import numpy as np
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
+"""The folder holding the ``minicnn`` package: the repository in a checkout."""
 
 
 def hardware(backend="numpy"):
     """Dict: machine, processor, CPU count, thread limit, OS, Python/NumPy versions, GPU name if cupy."""
     info = {
         "machine": platform.machine(),
-        "processor": _cpu_name(),
+        "processor": cpu_name(),
         "cpu_count": os.cpu_count(),
         "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
         "os": platform.platform(),
@@ -26,7 +30,8 @@ def hardware(backend="numpy"):
     return info
 
 
-def _cpu_name():
+def cpu_name():
+    """The CPU's model name (from /proc/cpuinfo where there is one)."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):

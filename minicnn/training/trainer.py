@@ -6,7 +6,8 @@
 
 Each epoch visits every training example once, in a fresh permutation (minibatches
 without replacement) drawn from a generator seeded by ``(seed, epoch)``, which
-also draws the per-image flips; both are moved to the model's device once per
+also draws the per-image flips (for a hybrid model a mirrored image takes the
+side input of its mirror image, ``flip_side``); both are moved to the model's device once per
 epoch. The augmenter gets, for each minibatch, a generator on the model's
 device keyed by ``(seed, epoch, minibatch)`` (``backend.counter_rng``), so its
 random parameters are drawn on the device. Dropout masks come from the
@@ -102,31 +103,43 @@ def _snapshot(model):
     return {name: a.copy() for name, a in {**model.params, **model.buffers}.items()}
 
 
-def evaluate(model, X, y, batch_size=256):
-    """Mean data loss (no L2) and accuracy of ``model`` on (X, y) in evaluation mode, batched.
+def data_loss(model, scores, y):
+    """The model's own data loss of ``scores`` (N, C) for labels ``y``, without L2: ``(loss, dscores)``.
+
+    Softmax cross-entropy or the multiclass SVM loss, as ``model.config["loss"]`` says.
+    """
+    loss_fn = L.softmax_cross_entropy if model.config["loss"] == "softmax" else L.svm_loss
+    return loss_fn(scores, y)
+
+
+def evaluate(model, X, y, batch_size=256, confusion=False):
+    """Mean data loss (the model's own loss, no L2) and accuracy of ``model`` on (X, y), evaluation mode, batched.
 
     ``X`` may be on the host or the model's device. One host read at the end.
     Batches smaller than ``batch_size`` are used when the memory pre-flight
-    says it does not fit (the results are the same). Returns ``(loss,
-    accuracy)`` as Python floats.
+    says it does not fit (the results are the same). Returns ``(loss, accuracy)``
+    as Python floats; with ``confusion=True`` ``(loss, accuracy, cm)`` where
+    ``cm[i, j]`` counts examples of class i predicted as j (host int64, (C, C)).
     """
     xp = model.xp
     n = _n(X)
     if n == 0:
         raise ShapeError("evaluate: the evaluation set is empty")
     batch_size = preflight.fit_batch(model, batch_size)
-    loss_fn = L.softmax_cross_entropy if model.config["loss"] == "softmax" else L.svm_loss
-    total_loss, correct = 0.0, 0
+    c = model.config["n_classes"]
+    total_loss, counts = 0.0, xp.zeros(c * c, dtype=xp.int64)
     for start in range(0, n, batch_size):
         sl = slice(start, start + batch_size)
         yb = backend.to_device(y[sl], xp)
         scores = model.loss(_take(X, sl), train=False)
-        loss, _ = loss_fn(scores, yb)
+        loss, _ = data_loss(model, scores, yb)
         total_loss = total_loss + loss * yb.shape[0]
-        correct = correct + (scores.argmax(axis=1) == yb).sum()
-    host = backend.to_numpy(xp.stack([xp.asarray(total_loss, dtype=xp.float64),
-                                      xp.asarray(correct, dtype=xp.float64)]))
-    return float(host[0]) / n, float(host[1]) / n
+        counts = counts + xp.bincount(yb * c + scores.argmax(axis=1), minlength=c * c)
+    host = backend.to_numpy(xp.concatenate([xp.asarray(total_loss, dtype=xp.float64).reshape(1),
+                                            counts.astype(xp.float64)]))
+    cm = host[1:].astype(np.int64).reshape(c, c)
+    loss, acc = float(host[0]) / n, float(np.trace(cm)) / n
+    return (loss, acc, cm) if confusion else (loss, acc)
 
 
 class Trainer:
@@ -143,6 +156,9 @@ class Trainer:
     flip              True: flip each training image horizontally with probability 1/2, drawn
                       per image per epoch ("flips drawn per batch", as the paper's iteration
                       counts suggest); for a doubled set use data's flip_double instead
+    flip_side         for a hybrid model with ``flip=True``: the side inputs (N, D) of the
+                      mirrored training images (e.g. the HOG of each mirror image); a mirrored
+                      example takes its row here instead of its own side input
     augment           an augmenter ``augment(batch, rng) -> batch`` applied to each minibatch;
                       ``rng`` is a generator on the batch's device (CuPy's Generator API)
     class_weights     per-class loss weights (n_classes,) for the softmax loss, or None
@@ -162,7 +178,8 @@ class Trainer:
                  schedule=None, epochs=10, batch_size=128, seed=0, flip=False, augment=None,
                  class_weights=None, patience=None, train_eval_size=2000, eval_batch_size=256,
                  log_every=20, out_dir=None, checkpoint_every=1, quiet=False, callbacks=(),
-                 preprocess=None, preprocess_info=None, restore_best=True, recalibrate=None, run=None):
+                 preprocess=None, preprocess_info=None, restore_best=True, recalibrate=None, run=None,
+                 flip_side=None):
         self.model = model
         self.config = {
             "optimizer": str(optimizer), "lr": float(lr), "optimizer_kw": dict(optimizer_kw or {}),
@@ -175,7 +192,7 @@ class Trainer:
             "recalibrate": int(RECALIBRATION_IMAGES if model.needs_recalibration else 0) if recalibrate is None
             else int(recalibrate),
             "augment": None if augment is None else (augment.to_dict() if hasattr(augment, "to_dict") else repr(augment))}
-        self._check_config(train_data, val_data, augment)
+        self._check_config(train_data, val_data, augment, flip_side)
         self.augment = augment
         self.out_dir = out_dir
         self.quiet = quiet
@@ -191,10 +208,12 @@ class Trainer:
         self.best = {"epoch": None, "val_acc": None, "val_loss": None}
         self.best_state = None
         self.stopped_early = False
+        self.stop_reason = None
         self._epoch_acc = {"loss_sum": 0.0, "correct": 0.0, "seconds": 0.0, "images": 0}
         self._interrupted = False
         xp, dtype = model.xp, model.dtype
         self.X, self.y = _to(train_data[0], xp, dtype), backend.to_device(train_data[1], xp)
+        self.flip_side = None if flip_side is None else backend.to_device(flip_side, xp, dtype=dtype)
         self.val = None if val_data is None else (_to(val_data[0], xp, dtype), backend.to_device(val_data[1], xp))
         n = _n(self.X)
         pick = np.random.default_rng([self.config["seed"], _SUBSET_STREAM]).permutation(n)
@@ -208,7 +227,7 @@ class Trainer:
             preflight.check_batch(model, min(n, self.config["recalibrate"], self.config["eval_batch_size"]),
                                   train=False, what="a batch-norm recalibration batch (eval_batch_size)")
 
-    def _check_config(self, train_data, val_data, augment):
+    def _check_config(self, train_data, val_data, augment, flip_side):
         c = self.config
         for key in ("epochs", "batch_size", "train_eval_size", "eval_batch_size", "log_every", "checkpoint_every"):
             if c[key] < 1:
@@ -217,9 +236,18 @@ class Trainer:
             raise ConfigError(f"Trainer: recalibrate must be >= 0 images, got {c['recalibrate']}")
         if c["patience"] is not None and int(c["patience"]) < 1:
             raise ConfigError(f"Trainer: patience must be >= 1 or None, got {c['patience']}")
-        if self.model.is_hybrid and (c["flip"] or augment is not None):
-            raise ConfigError("Trainer: online flips/augmentation change the images but not their HOG "
-                              "features; for a hybrid model flip the set before computing HOG (flip_double)")
+        if self.model.is_hybrid and augment is not None:
+            raise ConfigError("Trainer: online augmentation changes the images but not their HOG features; "
+                              "a hybrid model trains without it")
+        if self.model.is_hybrid and c["flip"] and flip_side is None:
+            raise ConfigError("Trainer: online flips of a hybrid model need the side inputs (HOG) of the "
+                              "mirrored images: pass flip_side=..., or flip the set first (flip_double)")
+        if flip_side is not None and not (self.model.is_hybrid and c["flip"]):
+            raise ConfigError("Trainer: flip_side is for a hybrid model trained with flip=True")
+        if flip_side is not None and (len(flip_side) != _n(train_data[0])
+                                      or flip_side.shape[1:] != train_data[0][1].shape[1:]):
+            raise ShapeError(f"Trainer: flip_side must have the shape of the training side inputs "
+                             f"{tuple(train_data[0][1].shape)}, got {tuple(flip_side.shape)}")
         for name, data in (("train_data", train_data), ("val_data", val_data)):
             if data is None:
                 continue
@@ -289,7 +317,7 @@ class Trainer:
             idx = perm[it * bs:(it + 1) * bs]
             Xb, yb = _take(self.X, idx), self.y[idx]
             if flips is not None:
-                Xb = xp.where(flips[idx][:, None, None, None], Xb[..., ::-1], Xb)
+                Xb = self._flip(Xb, flips[idx], idx)
             if self.augment is not None:
                 key = (self.config["seed"], _AUGMENT_STREAM, self.epoch)
                 Xb = self.augment(Xb, backend.counter_rng(key, it, xp))
@@ -320,6 +348,15 @@ class Trainer:
             float(v) for v in backend.to_numpy(xp.stack([loss_sum, correct])))
         self._epoch_acc["seconds"] += time.perf_counter() - t0
         self._epoch_acc["images"] += seen
+
+    def _flip(self, Xb, flip, idx):
+        """Minibatch ``Xb`` with the examples where ``flip`` is True mirrored (and their side inputs swapped)."""
+        xp = self.model.xp
+        if self.flip_side is None:
+            return xp.where(flip[:, None, None, None], Xb[..., ::-1], Xb)
+        images, side = Xb
+        return (xp.where(flip[:, None, None, None], images[..., ::-1], images),
+                xp.where(flip[:, None], self.flip_side[idx], side))
 
     def _end_epoch(self):
         c, h = self.config, self.history
@@ -419,8 +456,14 @@ class Trainer:
                 signal.signal(s, signal.SIG_DFL if h is None else h)
         return restore
 
-    def request_stop(self):
-        """Ask the loop to stop after the current minibatch and checkpoint, as Ctrl-C does."""
+    def request_stop(self, reason=None):
+        """Ask the loop to stop after the current minibatch and checkpoint, as Ctrl-C does.
+
+        ``reason`` (words such as "its time budget") is kept in ``stop_reason``,
+        so the caller that catches the KeyboardInterrupt can tell a requested
+        stop from Ctrl-C and report it.
+        """
+        self.stop_reason = reason
         self._interrupted = True
 
     # -- checkpoints -------------------------------------------------------------

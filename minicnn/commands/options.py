@@ -1,0 +1,67 @@
+"""The options every training command shares (train, demo, experiment) and its closing summary.
+
+Each front end adds these to its parser, turns them into a run plan with
+``plan_from_args`` and hands the plan to ``minicnn.pipeline.run.run``; so the
+same option means the same thing, with the same default, everywhere.
+"""
+from .. import backend
+from ..data import CLASS_NAMES
+from ..pipeline.config import FLIP_MODES, QUICK, plan_run
+from ..pipeline.outputs import pct
+
+
+def add_run_options(p):
+    """--epochs, --subset, --flips, --quick, --recalibrate, --time-budget, --seed, --backend, --quiet."""
+    p.add_argument("--epochs", type=int, help="train this many epochs (default the paper's: shallow 30, deep 35; "
+                                              "fewer makes a REDUCED run)")
+    p.add_argument("--subset", type=int, help="train on a stratified subset of N training images (REDUCED)")
+    p.add_argument("--flips", choices=FLIP_MODES,
+                   help="mirror images: random (default, the paper's protocol): each training image mirrored "
+                        "with probability 1/2, drawn per epoch; double: each epoch over the images and all "
+                        "their mirror images; none. Hybrids take the HOG of each mirrored image")
+    p.add_argument("--quick", action="store_true",
+                   help=f"smoke run: {QUICK['train']}/{QUICK['val']}/{QUICK['test']} train/val/test images, "
+                        f"{QUICK['epochs']} epoch (never a result to report)")
+    p.add_argument("--recalibrate", type=int, metavar="N",
+                   help="re-estimate batch-norm statistics from N training images with dropout off after "
+                        "every epoch (0: off; default: 4096 when a dropout feeds a batch norm)")
+    p.add_argument("--time-budget", type=float, metavar="SECONDS",
+                   help="stop training cleanly (checkpoint saved) once SECONDS of wall time have passed; the "
+                        "best epoch so far is evaluated and the run is reported REDUCED")
+    p.add_argument("--seed", type=int, help="one seed for init, shuffling, flips, dropout, augmentation "
+                                            "(default the config's: 0)")
+    p.add_argument("--backend", choices=backend.NAMES,
+                   help="array backend (default: the current one, $MINICNN_BACKEND or numpy)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
+    return p
+
+
+def plan_from_args(config, args, reference=None):
+    """The run plan of ``config`` with the shared options of ``args`` applied (see ``add_run_options``)."""
+    config = dict(config, train=dict(config["train"]))
+    if args.recalibrate is not None:
+        config["train"]["recalibrate"] = args.recalibrate
+    if args.time_budget is not None:
+        config["train"]["time_budget"] = args.time_budget
+    if args.seed is not None:
+        config["seed"] = args.seed
+    return plan_run(config, reference, epochs=args.epochs, subset=args.subset, flips=args.flips, quick=args.quick)
+
+
+def log_for(args, prefix=""):
+    """The pipeline's progress lines go to stdout unless --quiet."""
+    return None if args.quiet else (lambda line: print(prefix + line, flush=True))
+
+
+def print_summary(result, checkpoint_dir=None):
+    """A few lines on a finished run: accuracies, protocol, per-class test accuracy, the files written."""
+    m = result.metrics
+    print(f"\n{m['model']}: validation accuracy {pct(m['val']['accuracy'])}, test accuracy "
+          f"{pct(m['test']['accuracy'])} (best epoch {m['best_epoch']} of {m['epochs_run']})"
+          + (" — REDUCED: " + "; ".join(m["reductions"]) if m["reduced"] else ""))
+    per_class = m["test"]["per_class_accuracy"]
+    print("per-class test accuracy: " + ", ".join(
+        f"{c} {pct(per_class[c], 0)}" for c in CLASS_NAMES if per_class.get(c) is not None))
+    where = "" if checkpoint_dir is None or str(checkpoint_dir) == str(result.folder) else f" (checkpoints in {checkpoint_dir})"
+    print(f"wrote {result.folder}/: metrics.json per_class.md curves.png confusion.png"
+          + (" last.npz best.npz" if not where else where))

@@ -1,0 +1,251 @@
+"""The one run pipeline: plan -> data -> inputs -> model -> Trainer -> evaluation -> outputs.
+
+    plan = plan_run(load_config("shallow"), epochs=2)
+    result = run(plan, "synthetic", out_dir="results/shallow-mine")
+    result.metrics["test"]["accuracy"]
+
+Every front end (``minicnn train``, ``minicnn demo``, ``minicnn experiment``,
+``python -m experiments.run``, each sweep trial) builds a plan
+(``minicnn.pipeline.config``) and calls ``run``; they differ only in their
+defaults, their folders and what they print.
+
+Stages:
+
+1. the checkpoint folder is checked first: ``resume`` needs a checkpoint, a
+   fresh run refuses to overwrite one (unless ``overwrite``);
+2. data (``pipeline.data``): the named set, restricted by the plan's limits,
+   with its record (file name, size, sha256, decoded-array fingerprint);
+3. inputs (``pipeline.inputs``): mean image, flips, HOG;
+4. the model from the plan's network with its reg, seed and HOG size; the run's
+   identity ``{"model": sha256 of the model config, "data": fingerprint, "seed": seed}``
+   goes into every checkpoint, and a resumed run must match it and the plan's protocol;
+5. the Trainer (flips, augmentation, recalibration, early stop), with
+   ``last.npz`` / ``best.npz`` in ``checkpoint_dir``; a time budget
+   (``train.time_budget`` seconds since the run started), or any callback,
+   stops it cleanly through ``Trainer.request_stop`` (the checkpoint is saved
+   first; the best epoch so far is evaluated);
+6. evaluation of the best epoch on validation and test with the model's own
+   loss (``minicnn.training.evaluate``);
+7. outputs in ``out_dir``: metrics.json (schema 2), per_class.md, curves.png, confusion.png.
+"""
+import datetime
+import hashlib
+import json
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import __version__, backend
+from ..errors import ConfigError
+from ..models import Model, to_spec
+from ..training import Trainer, evaluate, read_checkpoint
+from . import outputs, provenance
+from .config import default_run_id, protocol
+from .data import load_run_data
+from .inputs import Inputs
+
+
+@dataclass
+class RunResult:
+    """What a run left: its outputs folder, its metrics (the metrics.json dict) and the trainer."""
+    folder: Path
+    metrics: dict
+    trainer: Trainer
+
+
+class TimeBudget:
+    """Stops a trainer (``request_stop``) once ``seconds`` of wall time have passed since ``start``."""
+
+    def __init__(self, seconds, start):
+        self.seconds, self.start, self.spent, self._timer = seconds, start, False, None
+
+    def watch(self, trainer):
+        if self.seconds is None:
+            return self
+        left = self.start + self.seconds - time.perf_counter()
+        if left <= 0:
+            self._stop(trainer)
+        else:
+            self._timer = threading.Timer(left, self._stop, (trainer,))
+            self._timer.daemon = True
+            self._timer.start()
+        return self
+
+    def _stop(self, trainer):
+        self.spent = True
+        trainer.request_stop("its time budget")
+
+    def cancel(self):
+        if self._timer is not None:
+            self._timer.cancel()
+
+
+def identity(model_config, data_record, seed):
+    """The run's identity stored in its checkpoints: model config hash, data fingerprint, seed."""
+    canonical = json.dumps(model_config, sort_keys=True, separators=(",", ":"))
+    return {"model": "sha256:" + hashlib.sha256(canonical.encode()).hexdigest(), "data": data_record["fingerprint"],
+            "seed": int(seed)}
+
+
+def model_config(plan, hog_dim):
+    """The network of the plan with its name, the run's reg and seed, and the HOG input size."""
+    return Model(dict(plan["model"], name=plan["name"], reg=plan["train"]["reg"], seed=plan["seed"],
+                      hog_dim=hog_dim)).config
+
+
+def checkpoint_path(checkpoint_dir, resume, overwrite=False):
+    """The checkpoint a run resumes from (``resume`` True: ``checkpoint_dir/last.npz``; a path: it) or None.
+
+    A fresh run refuses a folder that already holds ``last.npz`` unless ``overwrite``.
+    """
+    last = Path(checkpoint_dir) / "last.npz"
+    if resume:
+        path = last if resume is True else Path(resume)
+        if not path.exists():
+            raise ConfigError(f"--resume: no checkpoint {path}; run without --resume to start this run "
+                              "(or name the run and folders of the run to continue)")
+        return path
+    if last.exists() and not overwrite:
+        raise ConfigError(f"{last} exists: pass --resume to continue that run, or choose another output "
+                          "folder (or --run-id) to start a new one")
+    return None
+
+
+def make_trainer(plan, inputs, model_cfg, run_identity, checkpoint_dir, resume_from, xp, quiet):
+    """A new Trainer for the plan, or the one saved in ``resume_from`` (identity and protocol checked)."""
+    train = plan["train"]
+    common = dict(quiet=quiet, flip_side=inputs.flip_side)
+    if resume_from is not None:
+        stored = (read_checkpoint(resume_from).get("preprocess_info") or {}).get("protocol")
+        if stored != protocol(plan):
+            differ = sorted(k for k in protocol(plan) if (stored or {}).get(k) != protocol(plan)[k])
+            raise ConfigError(f"{resume_from} was made with other options ({', '.join(differ) or 'no protocol stored'}"
+                              " differ): resume with the options the run was started with, or start a new run")
+        return Trainer.resume(str(resume_from), inputs.data("train"), inputs.data("val"), xp=xp,
+                              run=run_identity, epochs=train["epochs"], **common)
+    augment = None
+    if train["augment"] is not None:
+        from ..data.augment import Augmenter
+        augment = Augmenter(**{"flip": False, **train["augment"]})
+    optimizer = dict(train["optimizer"])
+    return Trainer(Model(model_cfg, xp=xp), inputs.data("train"), inputs.data("val"),
+                   optimizer=optimizer.pop("name"), lr=train["lr"], optimizer_kw=optimizer,
+                   schedule=None if train["schedule"] == {"name": "constant"} else train["schedule"],
+                   epochs=train["epochs"], batch_size=train["batch_size"], seed=plan["seed"],
+                   flip=train["flips"] == "random", augment=augment, patience=train["patience"],
+                   train_eval_size=train["train_eval_size"], recalibrate=train["recalibrate"],
+                   run=run_identity, out_dir=str(checkpoint_dir), preprocess=inputs.preprocess,
+                   preprocess_info=inputs.preprocess_info(protocol=protocol(plan)), **common)
+
+
+def train_until_stopped(trainer, budget):
+    """``trainer.train()``, within ``budget``; returns the reason of a requested stop (``request_stop``,
+    e.g. "its time budget"), after restoring the best epoch so far, or None when training ran to its end.
+    Ctrl-C is passed on."""
+    budget.watch(trainer)
+    try:
+        trainer.train()
+        return None
+    except KeyboardInterrupt:
+        if trainer.stop_reason is None:
+            raise
+        if trainer.best_state is None:
+            raise ConfigError(f"{trainer.stop_reason} stopped the run before the first epoch ended "
+                              "(its checkpoint is saved: resume with more time)") from None
+        trainer.restore_best()
+        return trainer.stop_reason
+    finally:
+        budget.cancel()
+
+
+def stop_reductions(trainer, reason):
+    """``(stopped, reductions)`` that only the end of training reveals: a requested stop or an early stop."""
+    planned = trainer.config["epochs"]
+    if reason:
+        return reason, [f"stopped by {reason} after {_epochs(trainer.epoch)} (of {planned})"]
+    if trainer.stopped_early and trainer.epoch < planned:
+        return "early stop", [f"stopped early after {trainer.epoch} of {planned} epochs "
+                              f"(patience {trainer.config['patience']})"]
+    return None, []
+
+
+def _epochs(n):
+    return f"{n} epoch" + ("" if n == 1 else "s")
+
+
+def run(plan, data=None, *, out_dir, checkpoint_dir=None, run_id=None, resume=False, overwrite=False,
+        backend_name=None, sizes=None, quiet=False, log=None, callbacks=()):
+    """Train and evaluate the run ``plan`` on ``data``; write its outputs to ``out_dir``; return a RunResult.
+
+    data: "synthetic", a FER-2013 path, or None for $MINICNN_FER2013 (``sizes``
+    per split for synthetic). checkpoint_dir: where last.npz / best.npz go
+    (default ``out_dir``). resume: False, True (``checkpoint_dir/last.npz``)
+    or a checkpoint path. overwrite: start afresh over an existing checkpoint.
+    backend_name: "numpy", "cupy" or "strict" (default: the current backend). log: a
+    function taking one line of progress (default: silent). callbacks: more
+    Trainer callbacks ``fn(trainer, record)`` after each epoch; one that calls
+    ``trainer.request_stop(reason)`` ends the run like the time budget does
+    (REDUCED, "stopped by <reason> after E epochs").
+    """
+    started = datetime.datetime.now(datetime.timezone.utc)
+    t0 = time.perf_counter()
+    say = log or (lambda line: None)
+    git = provenance.git_info()   # the code as it was when the run started
+    xp = backend.set_backend(backend_name) if backend_name else backend.get_backend()
+    checkpoint_dir = Path(checkpoint_dir or out_dir)
+    resume_from = checkpoint_path(checkpoint_dir, resume, overwrite)
+    run_id = run_id or default_run_id(plan)
+    say("REDUCED: " + "; ".join(plan["reductions"]) if plan["reduced"] else "the reference protocol"
+        + (" with changes: " + "; ".join(plan["changes"]) if plan["changes"] else ""))
+
+    dataset, data_record = load_run_data(data, plan["data_limits"], plan["seed"], sizes, progress=not quiet)
+    say(f"data: {data_record['source']}: " + ", ".join(f"{k} {len(v)}" for k, v in dataset.splits().items()))
+    inputs = Inputs(dataset, plan["hog"], plan["train"]["flips"], progress=not quiet)
+    model_cfg = model_config(plan, inputs.hog_dim)
+    run_identity = identity(model_cfg, data_record, plan["seed"])
+    trainer = make_trainer(plan, inputs, model_cfg, run_identity, checkpoint_dir, resume_from, xp, quiet)
+    if resume_from is not None:
+        say(f"resuming {resume_from} at epoch {trainer.epoch} (+{trainer.iteration} minibatches)")
+    say(f"training {trainer.config['epochs']} epochs of {len(inputs.y('train'))} images "
+        f"(flips: {plan['train']['flips']}), checkpoints in {checkpoint_dir}")
+    if not quiet:
+        print(trainer.model.summary(), flush=True)
+    trainer.callbacks.extend(callbacks)
+    reason = train_until_stopped(trainer, TimeBudget(plan["train"]["time_budget"], t0))
+    stopped, late = stop_reductions(trainer, reason)
+
+    model, history = trainer.model, trainer.history
+    results = {}
+    for split in ("val", "test"):
+        loss, _, cm = evaluate(model, *inputs.data(split), batch_size=trainer.config["eval_batch_size"],
+                               confusion=True)
+        results[split] = outputs.split_metrics(cm, loss)
+    train_time = float(sum(history["epoch_time"]))
+    train_images = len(inputs.y("train")) * trainer.epoch
+    reductions = plan["reductions"] + late
+    metrics = {
+        "schema": outputs.SCHEMA, "model": plan["name"], "run_id": run_id, "spec": to_spec(model.config),
+        "n_params": model.n_params, "reduced": bool(reductions), "reductions": reductions,
+        "changes": plan["changes"], "stopped": stopped,
+        "data": {**data_record, "n_train_per_epoch": len(inputs.y("train"))}, "identity": run_identity,
+        "val": results["val"], "test": results["test"],
+        "best_epoch": trainer.best["epoch"], "epochs_run": trainer.epoch, "iterations": trainer.step,
+        "history": history, "trainer": trainer.config,
+        "timing": {"wall_time_s": time.perf_counter() - t0, "train_time_s": train_time,
+                   "train_images": train_images, "images_per_s": train_images / max(train_time, 1e-9),
+                   "resumed": resume_from is not None},
+        "hardware": provenance.hardware(backend.backend_name(model.xp)), "backend": backend.backend_name(model.xp),
+        "seed": plan["seed"], "git": git, "minicnn": __version__, "config": plan,
+        "started_at": started.isoformat(timespec="seconds"),
+        "finished_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    outputs.write_metrics(folder / "metrics.json", metrics)
+    outputs.write_per_class(folder / "per_class.md", metrics)
+    try:
+        outputs.write_figures(folder, metrics)
+    except ImportError as exc:   # matplotlib is an extra (viz)
+        say(f"note: figures skipped ({exc})")
+    return RunResult(folder, metrics, trainer)
