@@ -20,6 +20,7 @@ COMMANDS = [
     "demo",
     "experiment",
     "predict",
+    "export",
     "explain",
     "ensemble",
     "sweep",

@@ -52,7 +52,8 @@ VERSION = 2
 _TMP = re.compile(r"\.tmp-(\d+)-\w+\.npz$")
 
 
-def _json(obj):
+def json_entry(obj):
+    """``obj`` as a 0-d unicode array of JSON text, the form of every text entry of a checkpoint."""
     return np.array(json.dumps(obj, default=_to_plain, allow_nan=False))
 
 
@@ -72,21 +73,30 @@ def save_checkpoint(path, model, optimizer=None, schedule=None, trainer=None, hi
     ``history``, ``preprocess_info`` and ``run`` (the run's identity) are
     JSON-able dicts; ``preprocess`` a dict name -> array.
     """
-    arrays = {"meta": _json({"format": FORMAT, "version": VERSION, "minicnn": __version__}),
-              "model_config": _json(model.config),
-              "layer_state": _json(model.layer_state())}
+    arrays = {"meta": json_entry({"format": FORMAT, "version": VERSION, "minicnn": __version__}),
+              "model_config": json_entry(model.config),
+              "layer_state": json_entry(model.layer_state())}
     arrays.update({f"model/{k}": v for k, v in model.state_dict().items()})
     if optimizer is not None:
         for k, v in optimizer.state_dict().items():
             arrays[f"optim/{k}"] = np.asarray(backend.to_numpy(v))
     if schedule is not None:
-        arrays["schedule"] = _json(schedule.state_dict())
+        arrays["schedule"] = json_entry(schedule.state_dict())
     for key, value in (("trainer", trainer), ("history", history), ("preprocess_info", preprocess_info),
                        ("run", run)):
         if value is not None:
-            arrays[key] = _json(value)
+            arrays[key] = json_entry(value)
     for k, v in (preprocess or {}).items():
         arrays[f"preprocess/{k}"] = np.asarray(backend.to_numpy(v))
+    return write_archive(path, arrays)
+
+
+def write_archive(path, arrays):
+    """Write ``arrays`` (name -> host array) as the ``.npz`` archive ``path``, atomically; return ``path``.
+
+    Refuses (NonFiniteError) any floating array holding NaN or infinity, so
+    that no checkpoint on disk can hold one.
+    """
     path = os.fspath(path)
     check_finite(arrays, f"refusing to write {path}")
     folder = os.path.dirname(os.path.abspath(path))
