@@ -201,11 +201,11 @@ def winograd_backward_chunk(dout, v, x_shape, u, pad, m, r, du):
         padded = xp.zeros((n, f, th * m, tw * m), dtype=dout.dtype)
         padded[:, :, :ho, :wo] = dout
         dout = padded
-    # (m, m, N, th, tw, F), tile positions column-major; kron(A, A) keeps that order.
-    dy = xp.ascontiguousarray(dout.reshape(n, f, th, m, tw, m).transpose(5, 3, 0, 2, 4, 1))
-    dprod = _transform(at.T, dy.reshape(m * m, -1)).reshape(a * a, -1, f)   # dM: (a*a, T, F)
-    du += xp.matmul(dprod.transpose(0, 2, 1), v)                            # (a*a, F, C)
-    dv = xp.matmul(dprod, u)                                                # (a*a, T, C)
+    # (m, m, F, N, th, tw), tile positions column-major; kron(A, A) keeps that order.
+    dy = xp.ascontiguousarray(dout.reshape(n, f, th, m, tw, m).transpose(5, 3, 1, 0, 2, 4))
+    dprod = _transform(at.T, dy.reshape(m * m, -1)).reshape(a * a, f, -1)   # dM^T: (a*a, F, T)
+    du += xp.matmul(dprod, v)                                               # (a*a, F, C)
+    dv = xp.matmul(dprod.transpose(0, 2, 1), u)                             # (a*a, T, C)
     # Adjoint of the column transform and windows: each tile column's gradient is
     # added back where it was read, into the row-transformed grid (a, N, th, W_pad, C).
     dd = xp.matmul(bt.T, dv.reshape(a, -1)).reshape(a, a, n, th, tw, c)
