@@ -37,11 +37,16 @@ steps in reverse order (their adjoints):
     input tiles.
 
 Layout: tiles are cut from a zero-padded channels-last copy (N, H, W, C) of
-the input, so every copy and product runs over contiguous channel vectors;
-each 2-D transform is one matrix product with a Kronecker matrix
-(``_transform``). ``conv`` runs the batch in chunks of images sized by a
-memory budget, on every core; the result does not depend on the chunking
-beyond float rounding of the dw sum. Stride 1, square kernels.
+the input, so every copy and product runs over contiguous channel vectors.
+The input transform is separable and runs on whole image rows first (rows
+shared by two tiles are transformed once), then on the columns of the cut
+tiles; its adjoint adds the gradients back the same way. The output
+transform runs columns then rows; the filter transform and the gradient of
+the output transform are one matrix product each with a Kronecker matrix
+(``_transform``). Tile positions are numbered column-major, xi = j*a + i.
+``conv`` runs the batch in chunks of images sized by a memory budget, on
+every core; the result does not depend on the chunking beyond float
+rounding of the dw sum. Stride 1, square kernels.
 """
 from fractions import Fraction
 from functools import lru_cache
