@@ -191,11 +191,9 @@ def conv_forward(x, w, b, stride=1, pad=0, memory_budget=None, method=None):
                                  max(1, HOST_CHUNK_TILES // (th * tw)))
         ut = filter_transform(w, m, channels_last=True)
         tiles = _tiles_to_keep(xp, x, w, pad, m, memory_budget)
-        t = tiles is not None and tiles.shape[1] // n               # tiles per image
 
         def forward(lo, hi, _):
-            kept = None if tiles is None else tiles[:, lo * t:hi * t]
-            winograd_forward_chunk(x[lo:hi], ut, b, pad, m, kh, out[lo:hi], kept)
+            winograd_forward_chunk(x[lo:hi], ut, b, pad, m, kh, out[lo:hi], _kept_tiles(tiles, lo, hi))
         run_chunks(forward, n, step, xp)
         return out, ("winograd", x if tiles is None else None, w, pad, m, tiles, x.shape, step)
     step = _images_per_chunk(xp, n, x.dtype.itemsize * ho * wo * 2 * (c * kh * kw + f), memory_budget)
@@ -230,13 +228,9 @@ def conv_backward(dout, cache):
     f, _, kh, kw = w.shape
     if kind == "winograd":
         u = filter_transform(w, m)
-        per_image = None if tiles is None else tiles.shape[1] // x_shape[0]
 
         def chunk_gradient(lo, hi, dw_sum):
-            if tiles is None:
-                v = input_tiles(x[lo:hi], kh, m, pad)
-            else:
-                v = tiles[:, lo * per_image:hi * per_image]
+            v = input_tiles(x[lo:hi], kh, m, pad) if tiles is None else _kept_tiles(tiles, lo, hi)
             dx = winograd_backward_chunk(dout[lo:hi], v, (hi - lo, *x_shape[1:]), u, pad, m, kh, dw_sum)
             return dx, dout[lo:hi].sum(axis=(0, 2, 3))
         dw_shape = u.shape                                  # summed in the Winograd domain
@@ -306,15 +300,25 @@ def winograd_tile(r, h, w, pad):
 
 
 def _tiles_to_keep(xp, x, w, pad, m, memory_budget):
-    """An empty (a*a, N*tiles, C) array to keep the transformed input tiles in for backward, if they
-    fit half the memory budget (backward then skips recomputing them), else None."""
+    """An empty (N, a*a, tiles, C) array to keep the transformed input tiles in for backward, if they
+    fit half the memory budget (backward then skips recomputing them), else None; see ``_kept_tiles``."""
     n, c, h, wd = x.shape
     a = m + w.shape[2] - 1
     th, tw, _, _ = tile_grid(h, wd, w.shape[2], m, pad)
     nbytes = a * a * n * th * tw * c * x.dtype.itemsize
     if nbytes > conv_memory_budget(xp, memory_budget) // 2:
         return None
-    return xp.empty((a * a, n * th * tw, c), dtype=x.dtype)
+    return xp.empty((n, a * a, th * tw, c), dtype=x.dtype)
+
+
+def _kept_tiles(tiles, lo, hi):
+    """The (a*a, tiles of the chunk, C) array of chunk [lo, hi) in ``_tiles_to_keep``'s array (None: not kept).
+    Chunk by chunk, not image by image: rows lo..hi hold the chunk's array as the products use it (no
+    copy into place), so backward must cut the batch into the same chunks (it does: ``step``)."""
+    if tiles is None:
+        return None
+    chunk = tiles[lo:hi]
+    return chunk.reshape(chunk.shape[1], -1, chunk.shape[3])
 
 
 def _winograd_bytes_per_image(x, w, pad, m):

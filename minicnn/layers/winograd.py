@@ -104,11 +104,11 @@ def winograd_matrices(m, r):
     return tuple(np.array(mat, dtype=np.float64) for mat in (at, g, bt))
 
 
-def _transform(mat, t, out=None):
-    """mat (p, a) applied to both axes of every a x a tile: t (a*a, K) -> (p*p, K),
-    out[(u, v)] = sum_ij mat[u, i] mat[v, j] t[(i, j)], as one matrix product with kron(mat, mat)."""
-    xp = xp_of(t)
-    return xp.matmul(xp.kron(mat, mat), t, out=out)
+def _transform(kron, t, out=None):
+    """A matrix mat (p, a) applied to both axes of every a x a tile: t (a*a, K) -> (p*p, K),
+    out[(u, v)] = sum_ij mat[u, i] mat[v, j] t[(i, j)], as one matrix product with kron = kron(mat, mat)
+    (``_matrices(..., kron=True)``)."""
+    return xp_of(t).matmul(kron, t, out=out)
 
 
 def tile_grid(h, w, r, m, pad):
@@ -117,8 +117,17 @@ def tile_grid(h, w, r, m, pad):
     return th, tw, th * m + r - 1, tw * m + r - 1
 
 
-def _matrices(xp, dtype, m, r):
-    return tuple(xp.asarray(mat, dtype=dtype) for mat in winograd_matrices(m, r))
+@lru_cache(maxsize=None)
+def _host_matrices(m, r, dtype):
+    mats = winograd_matrices(m, r)
+    return tuple(mat.astype(dtype) for mat in mats + tuple(np.kron(mat, mat) for mat in mats))
+
+
+def _matrices(xp, dtype, m, r, kron=False):
+    """(A^T, G, B^T) of F(m, r) in ``dtype`` on backend xp, or their Kronecker squares kron(M, M) with
+    ``kron``; built once per dtype (a chunk of one image is too small to rebuild them each time)."""
+    mats = _host_matrices(m, r, np.dtype(dtype))
+    return tuple(xp.asarray(mat) for mat in (mats[3:] if kron else mats[:3]))
 
 
 def _row_windows(x_pad, a, m, th):
@@ -137,7 +146,7 @@ def _column_windows(e, a, m, tw):
 
 
 def input_tiles(x, r, m, pad, out=None):
-    """B^T d B of every input tile d: x (N, C, H, W) -> V (a*a, N*th*tw, C), also written into ``out`` if given.
+    """B^T d B of every input tile d: x (N, C, H, W) -> V (a*a, N*th*tw, C), written into ``out`` if given.
 
     x is zero-padded channels-last (N, H_pad, W_pad, C) to cover th x tw tiles
     (pad at the top and left, at least pad at the bottom and right); tile
@@ -156,10 +165,8 @@ def input_tiles(x, r, m, pad, out=None):
     x_pad[:, pad:pad + h, pad:pad + w] = x.transpose(0, 2, 3, 1)
     e = xp.matmul(bt, _row_windows(x_pad.reshape(n, hp, wp * c), a, m, th))          # (N, th, a, W_pad*C)
     d = xp.ascontiguousarray(_column_windows(e.reshape(n, th, a, wp, c), a, m, tw))  # (a, a, N, th, tw, C)
-    v = xp.matmul(bt, d.reshape(a, -1)).reshape(a * a, n * th * tw, c)
-    if out is not None:
-        out[...] = v
-    return v
+    v = xp.matmul(bt, d.reshape(a, -1), out=None if out is None else out.reshape(a, -1))
+    return v.reshape(a * a, n * th * tw, c)
 
 
 def filter_transform(w, m, channels_last=False):
@@ -167,8 +174,8 @@ def filter_transform(w, m, channels_last=False):
     with ``channels_last``; tile positions column-major (xi = j*a + i), as in ``input_tiles``."""
     xp = xp_of(w)
     f, c, r, _ = w.shape
-    _, g, _ = _matrices(xp, w.dtype, m, r)
-    u = _transform(g, w.transpose(0, 1, 3, 2).reshape(f * c, r * r).T).reshape(-1, f, c)
+    _, kron_g, _ = _matrices(xp, w.dtype, m, r, kron=True)
+    u = _transform(kron_g, w.transpose(0, 1, 3, 2).reshape(f * c, r * r).T).reshape(-1, f, c)
     return xp.ascontiguousarray(u.transpose(0, 2, 1)) if channels_last else u
 
 
@@ -200,6 +207,7 @@ def winograd_backward_chunk(dout, v, x_shape, u, pad, m, r, du):
     f = u.shape[1]
     a = m + r - 1
     at, _, bt = _matrices(xp, dout.dtype, m, r)
+    kron_at = _matrices(xp, dout.dtype, m, r, kron=True)[0]
     th, tw, hp, wp = tile_grid(h, w, r, m, pad)
     ho, wo = dout.shape[2:]
     if (th * m, tw * m) != (ho, wo):                                        # zero gradient for the overhang
@@ -208,7 +216,7 @@ def winograd_backward_chunk(dout, v, x_shape, u, pad, m, r, du):
         dout = padded
     # (m, m, F, N, th, tw), tile positions column-major; kron(A, A) keeps that order.
     dy = xp.ascontiguousarray(dout.reshape(n, f, th, m, tw, m).transpose(5, 3, 1, 0, 2, 4))
-    dprod = _transform(at.T, dy.reshape(m * m, -1)).reshape(a * a, f, -1)   # dM^T: (a*a, F, T)
+    dprod = _transform(kron_at.T, dy.reshape(m * m, -1)).reshape(a * a, f, -1)   # dM^T: (a*a, F, T)
     du += xp.matmul(dprod, v)                                               # (a*a, F, C)
     dv = xp.matmul(dprod.transpose(0, 2, 1), u)                             # (a*a, T, C)
     # Adjoint of the column transform and windows: each tile column's gradient is
@@ -242,6 +250,6 @@ def _add_back(grid, windows, m, count, axis):
 
 def filter_gradient(du, m, r):
     """dw = G^T dU G: dU (a*a, F, C), tile positions column-major -> dw (F, C, r, r)."""
-    _, g, _ = _matrices(xp_of(du), du.dtype, m, r)
+    _, kron_g, _ = _matrices(xp_of(du), du.dtype, m, r, kron=True)
     f, c = du.shape[1:]
-    return _transform(g.T, du.reshape(len(du), -1)).T.reshape(f, c, r, r).transpose(0, 1, 3, 2)
+    return _transform(kron_g.T, du.reshape(len(du), -1)).T.reshape(f, c, r, r).transpose(0, 1, 3, 2)
