@@ -32,3 +32,12 @@ def load_run_data(data, limits, seed, sizes=None, progress=True):
     record.update(fingerprint=fingerprint(dataset),
                   **{f"n_{name}": len(split) for name, split in dataset.splits().items()})
     return dataset, record
+
+
+def most_train_images(data, limits, sizes=None):
+    """The most training images ``load_run_data`` can return, when that is known before loading, else None."""
+    bounds = [limits.get("train")]
+    if data == SYNTHETIC:
+        bounds.append({**SYNTHETIC_SIZES, **(sizes or {})}["train"])
+    bounds = [b for b in bounds if b is not None]
+    return min(bounds) if bounds else None
