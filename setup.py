@@ -18,8 +18,10 @@ EXTRAS = {
     "bench": ["torch==2.13.0"],
 }
 # nbclient, nbformat and ipykernel execute the tutorial notebook (docs/tutorial.ipynb) in
-# tests/test_tutorial.py, so the notebook cannot silently stop running.
-EXTRAS["test"] = sorted({"pytest>=7", "nbclient>=0.9", "nbformat>=5.9", "ipykernel>=6", *EXTRAS["hog"],
+# tests/test_tutorial.py, so the notebook cannot silently stop running. tests/test_install.py builds
+# minicnn as `pip install .` does, without build isolation: setuptools older than 70.1 (the one a
+# fresh Python 3.11 venv carries) needs the separate `wheel` package for that.
+EXTRAS["test"] = sorted({"pytest>=7", "nbclient>=0.9", "nbformat>=5.9", "ipykernel>=6", "wheel>=0.40", *EXTRAS["hog"],
                          *EXTRAS["viz"], *EXTRAS["data"], *EXTRAS["sweep"]})
 EXTRAS["all"] = sorted({*EXTRAS["test"]})
 

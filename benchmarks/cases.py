@@ -123,6 +123,38 @@ def minicnn_layer(case, xp):
     raise ValueError(f"unknown layer case kind {case.kind!r}")
 
 
+def conv_method(case, xp):
+    """The algorithm minicnn's conv_forward picks for a conv case ("im2col" or "winograd"), else None."""
+    if case.kind != "conv":
+        return None
+    a = case.args
+    return L.conv_method(xp, (case.n, a["c"], a["hw"], a["hw"]), (a["f"], a["c"], a["k"], a["k"]), 1)
+
+
+def conv_errors(case, xp, n=4):
+    """Float32 error of Winograd and of im2col on ``case`` (n images) against float64 im2col.
+
+    Returns {"m", "r", "winograd": {out, dx, dw}, "im2col": {...}}: the largest
+    absolute difference over the largest absolute float64 value, per array.
+    """
+    from minicnn.backend import to_numpy
+    from minicnn.layers.conv import winograd_tile
+    d = {k: (v[:n] if k in ("x", "dout") else v) for k, v in layer_inputs(case).items()}
+    pad = case.args["k"] // 2
+
+    def run(method, dtype):
+        x, w, b, dout = (xp.asarray(d[k].astype(dtype)) for k in ("x", "w", "b", "dout"))
+        out, cache = L.conv_forward(x, w, b, 1, pad, method=method)
+        dx, dw, _ = L.conv_backward(dout, cache)
+        return {"out": to_numpy(out), "dx": to_numpy(dx), "dw": to_numpy(dw)}
+    exact = run("im2col", np.float64)
+
+    def error(got):
+        return {k: float(np.abs(got[k] - v).max() / np.abs(v).max()) for k, v in exact.items()}
+    return {"m": winograd_tile(case.args["k"], case.args["hw"], case.args["hw"], pad), "r": case.args["k"],
+            "winograd": error(run("winograd", np.float32)), "im2col": error(run("im2col", np.float32))}
+
+
 # ------------------------------------------------------------------ training steps
 
 def step_configs(quick=False):

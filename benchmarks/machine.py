@@ -9,6 +9,20 @@ import numpy as np
 from minicnn.pipeline.provenance import cpu_name, git_info
 
 
+def cpu_kind():
+    """"intel", "amd" or another vendor's name in lower case (from the CPU vendor id), for file names."""
+    vendors = {"GenuineIntel": "intel", "AuthenticAMD": "amd"}
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("vendor_id"):
+                    vendor = line.split(":", 1)[1].strip()
+                    return vendors.get(vendor, vendor.lower())
+    except OSError:
+        pass
+    return (platform.machine() or "unknown").lower()
+
+
 def blas_info():
     """The BLAS numpy calls: threadpoolctl's view (library, kernel architecture, threads) if installed."""
     try:
@@ -51,6 +65,7 @@ def describe(backend, torch_version=None, gpu=None):
         "commit": git_commit(),
         "backend": backend,
         "cpu": cpu_name(),
+        "cpu_kind": cpu_kind(),
         "cores": os.cpu_count(),
         "loadavg_start": list(os.getloadavg()),
         "python": platform.python_version(),

@@ -34,7 +34,7 @@ def markdown(res):
                      f"{b.get('num_threads', '?')} threads" for b in m["blas"])
     lines = [f"# minicnn benchmark: {m['backend']}, {m['date']}", "",
              f"- command: `{m['command']}`", f"- commit: `{m['commit']}`",
-             f"- CPU: {m['cpu']}, {m['cores']} cores; load average at start "
+             f"- CPU: {m['cpu']} ({m.get('cpu_kind', '?')}), {m['cores']} cores; load average at start "
              f"{', '.join(f'{x:.2f}' for x in m['loadavg_start'])}, at end "
              f"{', '.join(f'{x:.2f}' for x in res['loadavg_end'])}",
              f"- numpy {m['numpy']}, BLAS: {blas}; environment: {m['env'] or 'no BLAS/CuPy variables set'}",
@@ -44,7 +44,8 @@ def markdown(res):
              f"Measured sgemm ({res['sgemm']['n']}^3 float32 matmul): "
              f"**{res['sgemm']['gflops']:.0f} GFLOP/s** (at start), {res['sgemm']['gflops_end']:.0f} (at end).", ""]
     n = res["batch"]
-    lines += _rows(f"Layers: forward + backward, batch {n}", res["layers"])
+    lines += _rows(f"Layers: forward + backward, batch {n}", res["layers"],
+                   extra_cols=(("conv method", lambda r: r.get("method") or ""),))
     lines += _rows(f"Training steps: forward + backward + Adam, batch {n}", res["steps"], extra_cols=(
         ("GFLOP/step", lambda r: f"{r['gflop']:.1f}"),
         ("minicnn GFLOP/s", lambda r: f"{r['minicnn_gflops']:.0f}"),
@@ -54,6 +55,15 @@ def markdown(res):
     if mem:
         lines += [f"## Memory: one deep-model training step, batch {n}", ""]
         lines += [f"- {k}: {v / 2**20:,.1f} MiB" for k, v in mem.items() if isinstance(v, (int, float))]
+        lines += [""]
+    errors = res.get("winograd_error")
+    if errors:
+        lines += [f"## Float32 error of the convolutions (batch {errors[0]['n']}): largest |difference| / "
+                  "largest |value|, against float64 im2col", "",
+                  "| case | Winograd tile | Winograd out / dx / dw | im2col out / dx / dw |", "|---|---|---|---|"]
+        lines += [f"| {e['name']} | F({e['m']}x{e['m']}, {e['r']}x{e['r']}) | "
+                  + " / ".join(f"{e['winograd'][k]:.1e}" for k in ("out", "dx", "dw")) + " | "
+                  + " / ".join(f"{e['im2col'][k]:.1e}" for k in ("out", "dx", "dw")) + " |" for e in errors]
         lines += [""]
     aug = res.get("augment")
     if aug:
@@ -69,6 +79,8 @@ def write(res, out_dir, label, latest=True):
     """Write <label>-<date>.json and .md into ``out_dir`` (and LATEST.md); return the .md path."""
     os.makedirs(out_dir, exist_ok=True)
     stem = os.path.join(out_dir, f"{label}-{res['machine']['date'][:10]}")
+    if res["machine"]["backend"] == "numpy":        # Intel and AMD results side by side
+        stem = os.path.join(out_dir, f"{label}-{res['machine']['cpu_kind']}-{res['machine']['date'][:10]}")
     with open(stem + ".json", "w", encoding="utf-8") as f:
         json.dump(res, f, indent=1)
     text = markdown(res)

@@ -28,13 +28,19 @@ def parse_args(argv=None):
                    help="measure PyTorch on the same shapes in the same run (default: on)")
     p.add_argument("--repeat", type=int, default=None, help="timed repeats per case (default 5, quick 2)")
     p.add_argument("--only", default=None, help="measure only cases whose name contains this text")
-    p.add_argument("--skip", nargs="*", default=(), choices=("layers", "steps", "memory", "augment"),
+    p.add_argument("--skip", nargs="*", default=(), choices=("layers", "steps", "memory", "augment", "errors"),
                    help="leave out whole sections")
     p.add_argument("--tf32", action="store_true",
                    help="GPU only: allow TF32 matmuls (sets CUPY_TF32=1 and torch's allow_tf32); off by default")
     p.add_argument("--keep-memory", action=argparse.BooleanOptionalAction, default=True,
                    help="minicnn.training.hostmem.keep_freed_memory() before measuring (default: on; "
                         "applies to PyTorch in the same process too)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads for both sides: minicnn's host threads and BLAS, and torch.set_num_threads "
+                        "(default: the BLAS's own count; 1 measures per-core efficiency, less disturbed by a busy machine)")
+    p.add_argument("--conv-memory-mib", type=int, default=None,
+                   help="scratch memory budget of one convolution call in MiB (default: minicnn's, "
+                        "from the free memory; see minicnn.layers.budget)")
     p.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"),
                    help="folder for the JSON and Markdown results (default benchmarks/results)")
     p.add_argument("--no-save", action="store_true", help="print only, write no files")
@@ -88,6 +94,7 @@ def run_layers(args, xp, oracle, sync):
         if oracle.ref is not None:
             fns["torch"] = oracle.ref.torch_layer(case, oracle.device)
         rows.append(_row(case.name, case.n, interleave(fns, args.repeat, sync=sync), 2 * 3 * case.macs))
+        rows[-1]["method"] = cases.conv_method(case, xp)
         print(f"  {case.name}: {report._ms(rows[-1]['minicnn_ms'])} ms, torch {report._ms(rows[-1]['torch_ms'])} ms",
               flush=True)
     return rows
@@ -112,6 +119,15 @@ def run_steps(args, xp, oracle, sync, gflops, n):
     return rows
 
 
+def run_errors(args, xp):
+    """Float32 error of every conv case minicnn runs by Winograd, next to im2col's."""
+    out = []
+    for case in cases.layer_cases(args.quick):
+        if cases.conv_method(case, xp) == "winograd" and _selected(case.name, args):
+            out.append({"name": case.name, "n": min(4, case.n), **cases.conv_errors(case, xp)})
+    return out
+
+
 def run_memory(args, xp, oracle, n):
     """Peak memory and cache sizes of one deep-model training step."""
     config = cases.step_configs(args.quick)["deep"]
@@ -123,7 +139,7 @@ def run_memory(args, xp, oracle, n):
     out = {"parameters (before the step)": params,
            "Adam state m, v (before the step)": 2 * params,
            "layer caches at the end of forward": all_caches,
-           "of which conv caches (im2col columns)": conv_caches}
+           "of which conv caches (inputs kept for backward)": conv_caches}
     if backend.device_memory(xp) is None:
         out["peak allocated during the step (tracemalloc)"] = memory.numpy_peak(step)
     else:
@@ -159,12 +175,21 @@ def main(argv=None):
     from minicnn.training import hostmem
     kept = hostmem.keep_freed_memory() if args.keep_memory else False
     xp = backend.set_backend(args.backend)
+    from minicnn import layers
+    if args.conv_memory_mib is not None:
+        layers.set_conv_memory_budget(args.conv_memory_mib * 2 ** 20)
     sync = None
     gpu = None
     if xp is not np:
         gpu = backend.device_name(xp)
         sync = lambda: backend.synchronize(xp)  # noqa: E731
     threads = machine.blas_threads()
+    if args.threads is not None and xp is np:
+        from minicnn.layers import _parallel
+        layers.set_host_threads(args.threads)
+        if not _parallel.set_blas_threads(args.threads):
+            print("# --threads: this BLAS cannot be told its thread count; set OPENBLAS_NUM_THREADS", flush=True)
+        threads = args.threads
     oracle = Oracle(args.torch, args.backend, threads, args.tf32)
     if oracle.ref is not None and sync is not None:
         cupy_sync = sync
@@ -172,12 +197,17 @@ def main(argv=None):
     n = 4 if args.quick else cases.BATCH
     res = {"machine": machine.describe(args.backend, oracle.version, gpu), "batch": n,
            "repeat": args.repeat, "quick": args.quick, "threads": threads, "keep_freed_memory": kept,
-           "notes": [f"glibc malloc keeps freed memory (minicnn.training.hostmem.keep_freed_memory): {kept}"]}
+           "conv_memory_budget": layers.conv_memory_budget(xp), "host_threads": layers.host_threads(xp),
+           "notes": [f"glibc malloc keeps freed memory (minicnn.training.hostmem.keep_freed_memory): {kept}",
+                     f"convolution scratch budget {layers.conv_memory_budget(xp) / 2 ** 20:.0f} MiB per call; "
+                     f"host work on {layers.host_threads(xp)} threads (minicnn.layers)"]}
     print(f"# {res['machine']['cpu']}, {threads} BLAS threads, load {os.getloadavg()[0]:.2f}", flush=True)
     sgemm_n = 256 if args.quick else 2048
     res["sgemm"] = {"n": sgemm_n, "gflops": sgemm_gflops(xp, sgemm_n, sync=sync)}
     res["layers"] = [] if "layers" in args.skip else run_layers(args, xp, oracle, sync)
     res["steps"] = [] if "steps" in args.skip else run_steps(args, xp, oracle, sync, res["sgemm"]["gflops"], n)
+    if "errors" not in args.skip:
+        res["winograd_error"] = run_errors(args, xp)
     if "memory" not in args.skip and args.only is None:
         res["memory"] = run_memory(args, xp, oracle, n)
     if "augment" not in args.skip and args.only is None:

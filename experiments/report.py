@@ -11,15 +11,23 @@ comes from those files, the paper's from ``minicnn.pipeline.paper``) and writes
    runs, or "not yet measured" when a needed run is missing;
 3. how far we fall short of the paper, per model, with the likely reason;
 4. the per-class test accuracy of our shallow and deep CNNs beside the paper's;
-5. per run: the per-class table, the training curves and the confusion matrix.
+5. per model, a figure of our main run beside the paper (``figures/<model>_vs_paper.png``):
+   accuracy per epoch against the paper's reported points, per-class test accuracy
+   against the paper's (the diagonal of its confusion matrix);
+6. the pilot runs that chose what the paper leaves open (``<results>/pilots/*.json``,
+   written by ``python -m experiments.pilots``);
+7. per run: the per-class table, the training curves and the confusion matrix.
 
 Runs on data other than FER-2013 (the synthetic faces) and ``--quick`` smoke
 runs are listed apart and never used for the comparisons or the answers.
 """
 import argparse
+import json
 import math
 import sys
 from pathlib import Path
+
+import numpy as np
 
 from minicnn.data import CLASS_NAMES
 from minicnn.errors import DataError, MiniCNNError
@@ -81,19 +89,20 @@ def comparable_pair(runs, a, b):
 def difference_verdict(ours_a, ours_b, n):
     """Words for accuracy ``ours_b - ours_a`` on a test set of ``n`` images.
 
-    A difference is called real when it exceeds twice its standard error,
-    ``2 * sqrt(pa(1-pa)/n + pb(1-pb)/n)`` (the two accuracies treated as
-    independent binomial estimates).
+    A difference is called real when its 95% confidence interval,
+    ``delta +- 1.96 * sqrt(pa(1-pa)/n + pb(1-pb)/n)`` (the two accuracies
+    treated as independent binomial estimates), excludes 0. Returns the
+    verdict, ``delta`` and the interval's half-width.
     """
-    se = math.sqrt(ours_a * (1 - ours_a) / n + ours_b * (1 - ours_b) / n)
+    half = 1.96 * math.sqrt(ours_a * (1 - ours_a) / n + ours_b * (1 - ours_b) / n)
     delta = ours_b - ours_a
-    if delta > 2 * se:
+    if delta > half:
         word = "yes"
-    elif delta < -2 * se:
+    elif delta < -half:
         word = "no, it is worse"
     else:
         word = "no clear difference"
-    return word, delta, 2 * se
+    return word, delta, half
 
 
 def _run_label(run):
@@ -114,8 +123,8 @@ def answer(runs, question):
         word, delta, margin = difference_verdict(x["test"]["accuracy"], y["test"]["accuracy"], y["test"]["n"])
         val_delta = y["val"]["accuracy"] - x["val"]["accuracy"]
         text = (f"- {title}: **{word}** — test {pct(x['test']['accuracy'])} → {pct(y['test']['accuracy'])} "
-                f"({100 * delta:+.1f} points; differences within ±{100 * margin:.1f} points are noise at "
-                f"n = {y['test']['n']}), validation {pct(x['val']['accuracy'])} → {pct(y['val']['accuracy'])} "
+                f"({100 * delta:+.1f} points, 95% confidence interval [{100 * (delta - margin):+.1f}, "
+                f"{100 * (delta + margin):+.1f}] at n = {y['test']['n']}), validation {pct(x['val']['accuracy'])} → {pct(y['val']['accuracy'])} "
                 f"({100 * val_delta:+.1f} points); runs {_run_label(x)} and {_run_label(y)}")
         if not like:
             text += ". Caution: these runs used different protocols, so the comparison is not like for like"
@@ -224,6 +233,112 @@ def run_section(run):
         f"![confusion matrix]({folder}/confusion.png)", ""])
 
 
+def comparison_figure(run, path):
+    """``path``: our run beside the paper's reported numbers; returns ``path``.
+
+    Left: our training and validation accuracy per epoch, with the paper's
+    validation accuracy (its text's number, or the best and last of its
+    plot) as lines and the epoch where its training accuracy reached about
+    100%. Right: per-class test accuracy, ours beside the paper's (the
+    diagonal of its row-normalized confusion matrix) where the paper gives it.
+    """
+    from minicnn.viz.curves import matplotlib_figure_classes
+    Figure, Canvas = matplotlib_figure_classes()
+    ref = paper.reference(run["model"], "paper")
+    per_class_ref = ref.get("per_class_test") or paper.reference(paper.base_model(run["model"]), "paper").get(
+        "per_class_test")
+    fig = Figure(figsize=(11, 4.2), layout="constrained")
+    ax_acc, ax_cls = fig.subplots(1, 2)
+    h = run["history"]
+    epochs = np.asarray(h["epoch"])
+    ax_acc.plot(epochs, 100 * np.asarray(h["train_acc"]), "o-", ms=3, color="tab:orange", label="ours: train")
+    ax_acc.plot(epochs, 100 * np.asarray([np.nan if v is None else v for v in h["val_acc"]]), "o-", ms=3,
+                color="tab:green", label="ours: validation")
+    for key, style, label in (("val", "-", "paper: validation (text)"), ("val_curve_best", "--", "paper: best "
+                              "validation (plot)"), ("val_curve_last", ":", "paper: last validation (plot)")):
+        if ref.get(key) is not None:
+            ax_acc.axhline(100 * ref[key], ls=style, color="tab:purple", lw=1.2, label=label)
+    if ref.get("train_full_epoch"):
+        ax_acc.axvline(ref["train_full_epoch"], color="tab:gray", ls="--", lw=1,
+                       label=f"paper: train accuracy ~100% (epoch ~{ref['train_full_epoch']})")
+    ax_acc.set(title="accuracy per epoch", xlabel="epoch", ylabel="accuracy (%)")
+    ax_acc.grid(alpha=0.3)
+    ax_acc.legend(fontsize=7, loc="lower right")
+    ours = [run["test"]["per_class_accuracy"].get(c) for c in CLASS_NAMES]
+    x = np.arange(len(CLASS_NAMES))
+    ax_cls.bar(x - 0.2, [100 * (v or 0) for v in ours], 0.4, color="tab:green", label="ours")
+    if per_class_ref:
+        ax_cls.bar(x + 0.2, [100 * per_class_ref[c] for c in CLASS_NAMES], 0.4, color="tab:purple",
+                   label="paper" + ("" if ref.get("per_class_test") else f" ({paper.base_model(run['model'])})"))
+    ax_cls.set_xticks(x, CLASS_NAMES, rotation=30, fontsize=8)
+    ax_cls.set(title="per-class test accuracy (confusion-matrix diagonal)", ylabel="accuracy (%)")
+    ax_cls.legend(fontsize=8)
+    ax_cls.grid(alpha=0.3, axis="y")
+    fig.suptitle(f"{paper.MODEL_TITLES.get(run['model'], run['model'])}: run {run['folder']} beside the paper "
+                 "(paper's points as PAPER.md states them)", fontsize=10)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Canvas(fig).print_png(str(path))
+    return path
+
+
+def comparison_section(runs, results):
+    """Markdown: for each paper model with a FER-2013 run, its comparison figure (written into ``results``)."""
+    lines = []
+    for model in paper.MODELS:
+        run = main_run(runs, model)
+        if run is None:
+            continue
+        figure = comparison_figure(run, Path(results) / "figures" / f"{model}_vs_paper.png")
+        lines += [f"**{paper.MODEL_TITLES[model]}** (`{run['folder']}`{', REDUCED' if run['reduced'] else ''}):", "",
+                  f"![{model} beside the paper](figures/{figure.name})", ""]
+    return "\n".join(lines) if lines else "No FER-2013 run yet."
+
+
+def pilot_records(results):
+    """The pilot records of ``<results>/pilots/*.json`` (``experiments.pilots``), sorted by name."""
+    records = []
+    for path in sorted((Path(results) / "pilots").glob("*.json")):
+        try:
+            records.append(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError) as exc:
+            print(f"experiments.report: skipping {path}: {exc}", file=sys.stderr)
+    return records
+
+
+def pilots_section(records):
+    """Markdown: the pilots' validation accuracy per epoch, as trained and with BN recalibrated."""
+    if not records:
+        return "No pilot run yet (`python -m experiments.pilots`)."
+
+    def series(values):
+        return " ".join(f"{100 * v:.1f}" for v in values)
+    lines = ["Short runs at the paper's protocol (28,709 images per epoch, random flips, batch 128, seed 0) "
+             "that chose what the paper leaves open. After every epoch the validation accuracy is measured on "
+             "the same weights twice: with the batch-norm statistics as training left them, and re-estimated "
+             "from training images with dropout off (what the trainer now does by default).", "",
+             "| pilot | model | optimizer, lr | dropout conv / fc | epochs | val % as trained | "
+             "val % recalibrated | train % (2,000 images) | commit |",
+             "|---|---|---|---|---:|---|---|---|---|"]
+    for r in records:
+        lines.append(f"| {r['pilot']} | {r['model']} | {r['optimizer']['name']} {r['lr']:g} | "
+                     f"{r['conv_dropout']:g} / {r['fc_dropout']:g} | {r['epochs_done']} | "
+                     f"{series(r['val_acc_as_trained'])} | {series(r['val_acc_recalibrated'])} | "
+                     f"{series(r['train_acc'])} | `{r['git']}` |")
+    for model in ("shallow", "deep"):
+        mine = [r for r in records if r["model"] == model and r["val_acc_recalibrated"]]
+        if not mine:
+            continue
+        best = max(mine, key=lambda r: r["val_acc_recalibrated"][-1])
+        gain = np.mean([r["val_acc_recalibrated"][-1] - r["val_acc_as_trained"][-1] for r in mine])
+        lines += ["", f"- {model}: best after its last epoch: {best['pilot']} "
+                  f"({100 * best['val_acc_recalibrated'][-1]:.1f}% recalibrated); recalibration added "
+                  f"{100 * gain:+.1f} points on average at the last epoch."]
+    lines += ["", "Pilot runs are short and differ by one choice each; differences of about a point between them "
+              "are within their noise (the validation set has 3,589 images: a 95% interval of about ±1.6 points)."]
+    return "\n".join(lines)
+
+
 def protocol_summary():
     """The paper's protocol in a few words, from its run configs."""
     shallow, deep = (load_config(name)["train"] for name in ("shallow", "deep"))
@@ -231,8 +346,8 @@ def protocol_summary():
             f"{shallow['batch_size']}, flips: {FLIP_WORDS[shallow['flips']]}")
 
 
-def build_report(runs):
-    """The text of REPORT.md from a list of metrics dicts (each with ``folder``)."""
+def build_report(runs, results):
+    """The text of REPORT.md from a list of metrics dicts (each with ``folder``); figures go into ``results``."""
     fer = [r for r in runs if comparable(r)]
     other = [r for r in runs if not comparable(r)]
     dirty = [r["folder"] for r in runs if r["git"].get("dirty")]
@@ -255,6 +370,8 @@ def build_report(runs):
               "**Does HOG help?**", "", answer(fer, "hog"), "",
               "## Where we fall short of the paper", "", shortfall(fer), "",
               "## Per-class test accuracy", "", per_class_overview(fer), "",
+              "## Our runs beside the paper's figures", "", comparison_section(fer, results), "",
+              "## Pilots: the choices the paper leaves open", "", pilots_section(pilot_records(results)), "",
               "## Each run: per-class accuracy and figures", ""]
     parts += [run_section(r) for r in sorted(fer, key=lambda r: r["folder"])] or ["No FER-2013 run yet.", ""]
     if other:
@@ -277,7 +394,7 @@ def write_report(results="results"):
         raise DataError(f"{results} holds no readable <run>/metrics.json: run `python -m experiments.run` "
                         "first, or pass --results the folder that holds the runs")
     path = results / REPORT_NAME
-    path.write_text(build_report(runs), encoding="utf-8")
+    path.write_text(build_report(runs, results), encoding="utf-8")
     return path
 
 

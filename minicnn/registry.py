@@ -173,7 +173,7 @@ def _conv_cases(rng):
 
 
 register(LayerKind(
-    "conv", "2-D convolution by im2col (a naive loop reference beside it)", L.conv_forward, L.conv_backward,
+    "conv", "2-D convolution by im2col or Winograd (a naive loop reference beside it)", L.conv_forward, L.conv_backward,
     "torch.nn.Conv2d", _conv_cases, reference=(L.conv_forward_naive, L.conv_backward_naive)))
 
 

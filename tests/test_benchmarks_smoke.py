@@ -21,7 +21,9 @@ def test_quick_benchmark_writes_a_table_and_json_with_every_section(tmp_path):
     for row in res["layers"] + res["steps"]:
         assert row["minicnn_ms"] > 0 and row["torch_ms"] is None
     assert all(r["flops"] > 0 for r in res["steps"])
-    assert res["memory"]["of which conv caches (im2col columns)"] > 0
+    assert res["memory"]["of which conv caches (inputs kept for backward)"] > 0
+    assert res["conv_memory_budget"] > 0 and res["host_threads"] >= 1
+    assert all(r["method"] in ("im2col", "winograd") for r in res["layers"] if r["name"].startswith("conv"))
     assert 0 < res["augment"]["ratio"]
     saved = json.loads(next(tmp_path.glob(f"{label}-quick-*.json")).read_text())
     assert saved["machine"]["commit"] and saved["sgemm"]["gflops"] > 0

@@ -4,6 +4,7 @@ Report tests use fabricated metrics.json files that say so in their data
 source; the pipeline and its front ends have their own tests
 (test_pipeline.py, test_cli_train.py).
 """
+import json
 import math
 from pathlib import Path
 
@@ -124,7 +125,7 @@ def test_report_sets_our_numbers_beside_the_papers(tmp_path):
 
 
 def test_report_says_not_yet_measured_without_the_needed_runs(tmp_path):
-    report = build_report(collect_runs(write_fixture_runs(tmp_path, [fabricated_run("shallow", 0.5, 0.5)])))
+    report = build_report(collect_runs(write_fixture_runs(tmp_path, [fabricated_run("shallow", 0.5, 0.5)])), tmp_path)
     depth = report.split("**Does depth help?**")[1].split("**Does HOG help?**")[0]
     hog = report.split("**Does HOG help?**")[1].split("## Where")[0]
     assert "not yet measured" in depth and "no FER-2013 run of deep" in depth
@@ -134,7 +135,7 @@ def test_report_says_not_yet_measured_without_the_needed_runs(tmp_path):
 def test_report_answers_the_papers_questions_from_our_numbers(tmp_path):
     runs = [fabricated_run("shallow", 0.55, 0.54), fabricated_run("deep", 0.64, 0.63),
             fabricated_run("shallow_hog", 0.552, 0.545), fabricated_run("deep_hog", 0.60, 0.58)]
-    report = build_report(collect_runs(write_fixture_runs(tmp_path, runs)))
+    report = build_report(collect_runs(write_fixture_runs(tmp_path, runs)), tmp_path)
     depth = report.split("**Does depth help?**")[1].split("**Does HOG help?**")[0]
     hog = report.split("**Does HOG help?**")[1].split("## Where")[0]
     assert "**yes**" in depth and "+9." in depth
@@ -146,7 +147,7 @@ def test_report_answers_the_papers_questions_from_our_numbers(tmp_path):
 def test_reduced_runs_are_labelled_and_their_shortfall_explained(tmp_path):
     runs = [fabricated_run("shallow", 0.45, 0.44, reduced=True, epochs=2),
             fabricated_run("shallow_hog", 0.46, 0.45, reduced=True, epochs=2)]
-    report = build_report(collect_runs(write_fixture_runs(tmp_path, runs)))
+    report = build_report(collect_runs(write_fixture_runs(tmp_path, runs)), tmp_path)
     assert "**REDUCED**: epochs 30 -> 2" in report
     assert "Likely reason: the reduced protocol" in report
     assert "From reduced runs" in report
@@ -154,22 +155,53 @@ def test_reduced_runs_are_labelled_and_their_shortfall_explained(tmp_path):
 
 def test_report_keeps_synthetic_runs_out_of_the_comparison(tmp_path):
     runs = [fabricated_run("shallow", 0.9, 0.9, kind="synthetic"), fabricated_run("deep", 0.95, 0.95)]
-    report = build_report(collect_runs(write_fixture_runs(tmp_path, runs)))
+    report = build_report(collect_runs(write_fixture_runs(tmp_path, runs)), tmp_path)
     assert "no FER-2013 run of shallow" in report
     assert "Other runs (synthetic data" in report
 
 
-def test_a_difference_within_twice_its_standard_error_is_no_clear_difference():
+def test_a_difference_whose_95_percent_interval_holds_zero_is_no_clear_difference():
     assert difference_verdict(0.55, 0.56, 3589)[0] == "no clear difference"
     assert difference_verdict(0.55, 0.60, 3589)[0] == "yes"
     assert difference_verdict(0.60, 0.55, 3589)[0] == "no, it is worse"
     word, delta, margin = difference_verdict(0.5, 0.5, 100)
-    assert delta == 0 and margin == pytest.approx(2 * math.sqrt(2 * 0.25 / 100))
+    assert delta == 0 and margin == pytest.approx(1.96 * math.sqrt(2 * 0.25 / 100))
+
+
+def test_the_answers_give_the_95_percent_interval_of_each_difference(tmp_path):
+    runs = [fabricated_run("shallow", 0.55, 0.54), fabricated_run("deep", 0.64, 0.63)]
+    report = build_report(collect_runs(write_fixture_runs(tmp_path, runs)), tmp_path)
+    depth = report.split("**Does depth help?**")[1].split("**Does HOG help?**")[0]
+    word, delta, half = difference_verdict(runs[0]["test"]["accuracy"], runs[1]["test"]["accuracy"], 3589)
+    assert f"95% confidence interval [{100 * (delta - half):+.1f}, {100 * (delta + half):+.1f}]" in depth
+
+
+def test_each_model_gets_a_figure_beside_the_papers_points(tmp_path):
+    runs = [fabricated_run("shallow", 0.55, 0.54), fabricated_run("deep_hog", 0.6, 0.6)]
+    report = build_report(collect_runs(write_fixture_runs(tmp_path, runs)), tmp_path)
+    for model in ("shallow", "deep_hog"):
+        assert f"figures/{model}_vs_paper.png" in report
+        assert (tmp_path / "figures" / f"{model}_vs_paper.png").read_bytes().startswith(b"\x89PNG")
+    assert not (tmp_path / "figures" / "deep_vs_paper.png").exists()
+
+
+def test_the_pilots_table_reads_every_pilot_record(tmp_path):
+    (tmp_path / "pilots").mkdir()
+    for name, recal in (("shallow-a", [0.45, 0.50]), ("shallow-b", [0.44, 0.47])):
+        (tmp_path / "pilots" / f"{name}.json").write_text(json.dumps({
+            "pilot": name, "model": "shallow", "optimizer": {"name": "adam"}, "lr": 1e-3, "conv_dropout": 0.25,
+            "fc_dropout": 0.5, "epochs_done": 2, "val_acc_as_trained": [0.40, 0.42], "val_acc_recalibrated": recal,
+            "train_acc": [0.5, 0.6], "epoch_time_s": [60, 60], "git": "abc1234"}))
+    report = build_report(collect_runs(write_fixture_runs(tmp_path, [fabricated_run("shallow", 0.5, 0.5)])), tmp_path)
+    pilots = report.split("## Pilots")[1].split("## Each run")[0]
+    assert "| shallow-a | shallow | adam 0.001 | 0.25 / 0.5 | 2 | 40.0 42.0 | 45.0 50.0 | 50.0 60.0 | `abc1234` |" in pilots
+    assert "best after its last epoch: shallow-a (50.0% recalibrated)" in pilots
+    assert "recalibration added +6.5 points" in pilots
 
 
 def test_a_run_that_departs_from_the_protocol_is_listed_with_its_changes(tmp_path):
     runs = [fabricated_run("shallow", 0.5, 0.5, flips="double")]
-    report = build_report(collect_runs(write_fixture_runs(tmp_path, runs)))
+    report = build_report(collect_runs(write_fixture_runs(tmp_path, runs)), tmp_path)
     row = next(line for line in report.splitlines() if line.startswith("| shallow CNN |"))
     assert "full (the paper's); changed: flips random -> double" in row
 

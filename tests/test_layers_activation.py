@@ -38,3 +38,10 @@ def test_activations_keep_float32(xp, rng, forward, backward):
     x = xp.asarray(rng.standard_normal((4, 4)), dtype=xp.float32)
     out, cache = forward(x)
     assert out.dtype == xp.float32 and backward(xp.ones_like(x), cache).dtype == xp.float32
+
+
+def test_relu_keeps_a_one_byte_mask_not_its_input(xp, rng):
+    x = xp.asarray(rng.standard_normal((3, 4, 5)), dtype=xp.float32)
+    _, cache = relu_forward(x)
+    assert cache.dtype == bool and cache.nbytes == x.size
+    np.testing.assert_array_equal(to_numpy(cache), to_numpy(x) > 0)

@@ -1,12 +1,13 @@
-"""Convolution: im2col/GEMM equals the plain loops, gradients are exact, shapes are checked."""
+"""Convolution: im2col/GEMM equals the plain loops, in one piece or in chunks; gradients are exact, shapes are checked."""
 import numpy as np
 import pytest
 
 from minicnn.backend import to_numpy
-from minicnn.errors import ShapeError
+from minicnn.errors import ConfigError, ShapeError
 from minicnn.gradcheck import check_layer
-from minicnn.layers import (col2im, conv_backward, conv_backward_naive, conv_forward, 
-                            conv_forward_naive, im2col)
+from minicnn.layers import (col2im, conv_backward, conv_backward_im2col, conv_backward_naive, conv_forward,
+                            conv_forward_im2col, conv_forward_naive, conv_memory_budget, im2col,
+                            set_conv_memory_budget)
 
 # (N, C, H, W), (F, KH, KW), stride, pad: square and odd sizes, 1x1 to 5x5 kernels.
 GEOMETRIES = [
@@ -136,3 +137,52 @@ def test_conv_reads_non_contiguous_inputs_correctly(xp, rng):
     out, _ = conv_forward(x, w, b, stride=2, pad=0)
     ref, _ = conv_forward_naive(xp.ascontiguousarray(x), w, b, stride=2, pad=0)
     np.testing.assert_allclose(to_numpy(out), to_numpy(ref), rtol=1e-12, atol=1e-12)
+
+
+def test_the_reference_im2col_convolution_stays_and_keeps_its_columns(xp, rng):
+    x, w, b = conv_inputs(xp, rng, (3, 4, 7, 6), (5, 3, 3))
+    out, cache = conv_forward_im2col(x, w, b, 1, 1)
+    assert cache[0] == "columns" and cache[1].shape == (4 * 9, 3 * 7 * 6)
+    ref, ref_cache = conv_forward_naive(x, w, b, 1, 1)
+    np.testing.assert_allclose(to_numpy(out), to_numpy(ref), rtol=1e-12, atol=1e-12)
+    dout = xp.asarray(rng.standard_normal(out.shape))
+    for got, want in zip(conv_backward_im2col(dout, cache), conv_backward_naive(dout, ref_cache)):
+        np.testing.assert_allclose(to_numpy(got), to_numpy(want), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("x_shape, w_shape, stride, pad", GEOMETRIES)
+def test_chunks_of_the_batch_keep_x_not_columns_and_give_the_same_gradients(xp, rng, x_shape, w_shape, stride, pad):
+    x, w, b = conv_inputs(xp, rng, x_shape, w_shape)
+    out, cache = conv_forward(x, w, b, stride, pad, memory_budget=1, method="im2col")   # one image a chunk
+    assert cache[0] == ("chunks" if x_shape[0] > 1 else "columns")
+    if x_shape[0] > 1:
+        assert cache[1] is x                                # columns are recomputed in backward
+    ref, ref_cache = conv_forward_im2col(x, w, b, stride, pad)
+    dout = xp.asarray(rng.standard_normal(out.shape))
+    for got, want in zip((out, *conv_backward(dout, cache)), (ref, *conv_backward_im2col(dout, ref_cache))):
+        np.testing.assert_allclose(to_numpy(got), to_numpy(want), rtol=1e-12, atol=1e-12)
+
+
+def test_memory_budget_setting_default_and_refusals():
+    assert 32 * 2 ** 20 <= conv_memory_budget(np) <= 256 * 2 ** 20    # from free memory, clamped
+    assert conv_memory_budget(np, 12345) == 12345                     # a call's own budget wins
+    try:
+        set_conv_memory_budget(2 ** 20)
+        assert conv_memory_budget(np) == 2 ** 20
+    finally:
+        set_conv_memory_budget(None)
+    assert 32 * 2 ** 20 <= conv_memory_budget(np) <= 256 * 2 ** 20
+    for bad in (0, -5, 1.5, "64M", True):
+        with pytest.raises(ConfigError, match="must be a positive number of bytes"):
+            set_conv_memory_budget(bad)
+    with pytest.raises(ConfigError, match="conv memory budget: 0 must be"):
+        conv_forward(np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 3, 3)), np.zeros(1), memory_budget=0)
+
+
+def test_the_default_budget_is_a_sixteenth_of_free_memory_capped_on_the_host_only():
+    from minicnn.layers.budget import MIB, default_budget
+    assert default_budget(1024 * MIB) == 64 * MIB
+    assert default_budget(100 * MIB) == 32 * MIB                   # at least 32 MiB
+    assert default_budget(64 * 1024 * MIB) == 256 * MIB            # host: at most 256 MiB
+    assert default_budget(64 * 1024 * MIB, gpu=True) == 4096 * MIB  # GPU: the whole batch usually fits
+    assert default_budget(None) == 256 * MIB

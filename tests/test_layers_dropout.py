@@ -60,3 +60,14 @@ def test_train_mode_without_rng_or_mask_is_refused():
 def test_a_mask_of_the_wrong_shape_is_refused():
     with pytest.raises(ShapeError, match=r"dropout_forward: mask has shape \(2, 3\) but needs \(2, 2\)"):
         dropout_forward(np.ones((2, 2)), 0.5, train=True, mask=np.ones((2, 3), bool))
+
+
+def test_masks_drawn_block_by_block_equal_one_draw_for_the_whole_shape(monkeypatch, xp):
+    from minicnn.layers import _parallel
+    monkeypatch.setattr(_parallel, "BLOCK_BYTES", 100)      # 25 float32 draws per block
+    x = xp.ones((7, 9, 11), dtype=xp.float32)
+    out, (keep, scale) = dropout_forward(x, 0.4, True, rng=default_rng(3, xp))
+    want = to_numpy(default_rng(3, xp).random(x.shape, dtype=xp.float32)) >= 0.4
+    np.testing.assert_array_equal(to_numpy(keep), want)
+    assert keep.dtype == bool and scale == pytest.approx(1 / 0.6)
+    np.testing.assert_allclose(to_numpy(out), want / np.float32(0.6), rtol=1e-6)

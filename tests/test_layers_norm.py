@@ -122,6 +122,26 @@ def test_spatial_batchnorm_train_mode_agrees_with_pytorch(rng):
     np.testing.assert_allclose(new_var, 0.9 * var + 0.1 * x.var(axis=(0, 2, 3)), rtol=1e-12)
 
 
+@pytest.mark.parametrize("dtype, rtol", [(np.float32, 2e-5), (np.float64, 1e-12)])
+@pytest.mark.parametrize("train", [True, False])
+@pytest.mark.parametrize("shape", [(6, 5, 4, 3), (2, 7, 9, 8), (1, 3, 1, 1)])
+def test_spatial_fast_path_by_blocks_equals_the_reference(monkeypatch, rng, dtype, rtol, train, shape):
+    from minicnn.layers import _parallel, norm
+    monkeypatch.setattr(_parallel, "BLOCK_BYTES", 64)       # many blocks of a few channels
+    c = shape[1]
+    x = (rng.standard_normal(shape) * 3 + 2).astype(dtype)
+    dout = rng.standard_normal(shape).astype(dtype)
+    args = [rng.standard_normal(c).astype(dtype), rng.standard_normal(c).astype(dtype),
+            rng.standard_normal(c).astype(dtype), (rng.random(c) + 0.5).astype(dtype), train, 0.9, 1e-5]
+    out, cache, running = norm._normalize_blocks(x, *args)
+    ref, ref_cache, ref_running = norm._normalize(x, *args)
+    got = (out, *norm._normalize_blocks_backward(dout, cache), *running)
+    want = (ref, *norm._normalize_backward(dout, ref_cache), *ref_running)
+    for g, w in zip(got, want):
+        assert g.dtype == dtype
+        np.testing.assert_allclose(g, w, rtol=0, atol=rtol * float(np.abs(w).max()))
+
+
 def test_on_a_device_the_variance_avoids_einsum(xp, rng, monkeypatch):
     """CuPy's einsum for "abcd,abcd->b" copies both operands transposed: devices sum squares instead."""
     x = xp.asarray(rng.standard_normal((4, 3, 5, 5)))

@@ -107,3 +107,12 @@ def test_maxpool_reads_non_contiguous_inputs_correctly(xp, rng, size, stride):
     want = reference_maxpool(to_numpy(x), size, stride)
     np.testing.assert_array_equal(to_numpy(maxpool_forward(x, size, stride)[0]), want)
     np.testing.assert_array_equal(to_numpy(_maxpool_forward_general(x, size, stride)[0]), want)
+
+
+def test_tiles_cache_one_byte_per_output_for_the_first_max(xp, rng):
+    x = xp.asarray(rng.integers(0, 3, (2, 3, 8, 6)).astype(np.float32))
+    out, cache = maxpool_forward(x, 2)
+    kind, first_max = cache[:2]
+    assert kind == "tiles" and first_max.dtype == np.uint8 and first_max.shape == out.shape
+    tiles = to_numpy(x).reshape(2, 3, 4, 2, 3, 2).transpose(0, 1, 2, 4, 3, 5).reshape(2, 3, 4, 3, 4)
+    np.testing.assert_array_equal(to_numpy(first_max), tiles.argmax(axis=-1))   # argmax: first of ties

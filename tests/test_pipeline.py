@@ -308,3 +308,34 @@ def test_a_budget_spent_before_the_first_epoch_ends_is_one_line(tmp_path):
     with pytest.raises(ConfigError, match="its time budget stopped the run before the first epoch ended"):
         tiny_run(tmp_path, tiny(time_budget=1e-9))
     assert (tmp_path / "run" / "last.npz").exists()
+
+
+def test_a_hybrid_standardizes_its_hog_with_the_training_statistics_and_its_checkpoint_keeps_them(tmp_path):
+    from minicnn.apps.inference import Classifier
+    from minicnn.data import load_dataset
+    from minicnn.pipeline.inputs import Inputs
+
+    dataset = load_dataset("synthetic", n_train=60, n_val=20, n_test=20)
+    inputs = Inputs(dataset, {}, "random")
+    train = inputs.features["train"]
+    varying = train.std(axis=0) > 1e-6
+    np.testing.assert_allclose(train.mean(axis=0), 0, atol=1e-5)
+    np.testing.assert_allclose(train.std(axis=0)[varying], 1, rtol=1e-3)
+    assert inputs.flip_side.shape == train.shape
+    np.testing.assert_array_equal(inputs.preprocess["hog_std"], inputs.hog_scaler.std)
+
+    tiny_run(tmp_path, tiny("shallow_hog"))
+    clf = Classifier.load(next(tmp_path.rglob("last.npz")))
+    raw = clf.hog_scaler is not None and clf.features(dataset.test.images[:3])
+    assert raw.shape == (3, train.shape[1]) and abs(float(raw.mean())) < 1.0
+
+
+def test_a_feature_scaler_leaves_constant_features_centred_and_refuses_the_wrong_width():
+    from minicnn.data.preprocess import FeatureScaler
+    from minicnn.errors import ShapeError
+    f = np.array([[1.0, 5.0], [3.0, 5.0]], np.float32)
+    s = FeatureScaler().fit(f)
+    np.testing.assert_allclose(s.transform(f), [[-1, 0], [1, 0]])
+    with pytest.raises(ShapeError, match=r"features \(N, 2\)"):
+        s.transform(np.zeros((1, 3), np.float32))
+    assert FeatureScaler.from_dict({"mean": np.zeros(2)}, prefix="hog_") is None

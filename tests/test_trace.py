@@ -43,8 +43,8 @@ def test_the_cache_column_names_inputs_outputs_and_parameters(xp):
     trace = trace_step(small_model(xp), *batch())
     rows = {r.name: r for r in trace.rows}
     assert "param W" in rows["conv1"].cache and "param W" in rows["fc1"].cache
-    assert rows["relu2"].cache == ["input 6x8x6x6"]                  # ReLU keeps its input, nothing else
-    assert rows["pool1"].cache == ["input 6x4x12x12", "output 6x4x6x6"]
+    assert rows["relu2"].cache == ["6x8x6x6 bool"]                   # ReLU keeps its mask x > 0, nothing else
+    assert rows["pool1"].cache == ["6x4x6x6 uint8"]                  # max-pool: each tile's first-max offset
     assert rows["flatten"].cache == [] and rows["flatten"].cache_bytes == 0
 
 

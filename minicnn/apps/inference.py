@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import backend
 from ..data import CLASS_NAMES, N_CLASSES, load_dataset
-from ..data.preprocess import SCALE, MeanImage
+from ..data.preprocess import SCALE, FeatureScaler, MeanImage
 from ..errors import NonFiniteError, ShapeError
 
 
@@ -28,11 +28,13 @@ class Classifier:
 
     mean: the training mean image (H, W) in [0, 1] units (``MeanImage.mean``),
     or None for none. hog: the HOG parameters of a hybrid model (a dict for
-    ``minicnn.features.hog.hog_features``; None uses its defaults). name: a
-    label for tables and figure titles.
+    ``minicnn.features.hog.hog_features``; None uses its defaults) and
+    hog_scaler the ``FeatureScaler`` its HOG was standardized with in
+    training (None: used raw). name: a label for tables and figure titles.
     """
 
-    def __init__(self, model, mean=None, hog=None, name="model", class_names=CLASS_NAMES, epoch=None):
+    def __init__(self, model, mean=None, hog=None, name="model", class_names=CLASS_NAMES, epoch=None,
+                 hog_scaler=None):
         self.model = model.eval()
         self.epoch = epoch
         size = tuple(model.config["input_shape"][1:])
@@ -42,6 +44,7 @@ class Classifier:
                              f"{size[0]}x{size[1]} inputs; was the checkpoint written for another model?")
         self.scaler = MeanImage(mean)
         self.hog = dict(hog or {}) if model.is_hybrid else None
+        self.hog_scaler = hog_scaler if model.is_hybrid else None
         self.name = name
         n = model.config["n_classes"]
         self.class_names = tuple(class_names) if len(class_names) == n else tuple(f"class {i}" for i in range(n))
@@ -52,16 +55,19 @@ class Classifier:
 
         Reads the checkpoint's ``preprocess["mean"]`` (the training mean image;
         absent: no mean subtraction) and, for a hybrid model,
-        ``preprocess_info["hog"]`` (HOG parameters; absent: the HOG defaults),
-        and the trainer's epoch count when there is one.
+        ``preprocess_info["hog"]`` (HOG parameters; absent: the HOG defaults) and
+        ``preprocess["hog_mean"]``/``["hog_std"]`` (the HOG scaler; absent: raw
+        HOG, as hybrids trained before the scaler were), and the trainer's epoch
+        count when there is one.
         """
         from ..training.checkpoint import load_checkpoint
 
         model, extras = load_checkpoint(path, xp=xp)
         info = extras.get("preprocess_info") or {}
         epoch = ((extras.get("trainer") or {}).get("position") or {}).get("epoch")
-        return cls(model, mean=(extras.get("preprocess") or {}).get("mean"), hog=info.get("hog"),
-                   name=name or Path(path).stem, epoch=epoch)
+        arrays = extras.get("preprocess") or {}
+        return cls(model, mean=arrays.get("mean"), hog=info.get("hog"), name=name or Path(path).stem, epoch=epoch,
+                   hog_scaler=FeatureScaler.from_dict(arrays, prefix="hog_"))
 
     @property
     def input_size(self):
@@ -94,7 +100,8 @@ class Classifier:
         from ..features.hog import hog_features
 
         pixels = np.clip(np.rint(np.asarray(backend.to_numpy(faces), dtype=np.float64)), 0, 255).astype(np.uint8)
-        return hog_features(pixels, **self.hog, use_cache=False, progress=False, n_jobs=1)
+        features = hog_features(pixels, **self.hog, use_cache=False, progress=False, n_jobs=1)
+        return features if self.hog_scaler is None else self.hog_scaler.transform(features)
 
     def inputs(self, faces):
         """What ``model`` takes for raw faces: images, or ``(images, features)`` for a hybrid."""

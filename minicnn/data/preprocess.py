@@ -56,6 +56,54 @@ class MeanImage:
         return cls(state["mean"])
 
 
+class FeatureScaler:
+    """Standardizes feature vectors with the training set's statistics: z = (f - mean) / std, per feature.
+
+    ``mean``, ``std``: float32 (D,). A feature constant over the training set
+    (std below ``MIN_STD``) is only centred. The hybrid models standardize
+    their HOG input this way, so it enters the first affine layer at the
+    scale of the conv features (He-initialized weights expect inputs of order
+    1, and raw HOG values after L2-Hys lie in [0, 0.2]).
+    """
+
+    MIN_STD = 1e-6
+
+    def __init__(self, mean=None, std=None):
+        self.mean = None if mean is None else np.asarray(mean, dtype=np.float32)
+        self.std = None if std is None else np.asarray(std, dtype=np.float32)
+
+    def fit(self, features):
+        """Fit on training features (N, D), host or device; returns self."""
+        f = np.asarray(to_numpy(features), dtype=np.float64)
+        if f.ndim != 2 or len(f) == 0:
+            raise ShapeError(f"FeatureScaler.fit needs training features (N, D) with N >= 1, got {f.shape}")
+        std = f.std(axis=0)
+        self.mean = f.mean(axis=0).astype(np.float32)
+        self.std = np.where(std < self.MIN_STD, 1.0, std).astype(np.float32)
+        return self
+
+    def transform(self, features):
+        """(N, D) features, NumPy or CuPy -> float32 (N, D) standardized, on the same device."""
+        if self.mean is None:
+            raise ShapeError("FeatureScaler.transform called before fit (or from_dict)")
+        if features.ndim != 2 or features.shape[1] != self.mean.shape[0]:
+            raise ShapeError(f"FeatureScaler.transform needs features (N, {self.mean.shape[0]}), "
+                             f"got {tuple(features.shape)}")
+        xp = xp_of(features)
+        return (features.astype(DEFAULT_DTYPE) - xp.asarray(self.mean)) / xp.asarray(self.std)
+
+    def to_dict(self, prefix=""):
+        """``{prefix+"mean": ..., prefix+"std": ...}``: store it in a checkpoint."""
+        return {f"{prefix}mean": self.mean, f"{prefix}std": self.std}
+
+    @classmethod
+    def from_dict(cls, state, prefix=""):
+        """Rebuild from ``to_dict(prefix)`` output, or None when ``state`` holds none."""
+        if f"{prefix}mean" not in state:
+            return None
+        return cls(state[f"{prefix}mean"], state[f"{prefix}std"])
+
+
 def flip_double(images, labels):
     """The training set plus its horizontal mirror images (the paper's extension).
 

@@ -24,14 +24,16 @@ def window_view(x, kh, kw, stride):
     view[n, c, i, j, p, q] = x[n, c, p*stride + i, q*stride + j],
     H' = (H - KH)//stride + 1, W' = (W - KW)//stride + 1. No data is copied.
     """
-    xp = xp_of(x)
     n, c, h, w = x.shape
     ho, wo = output_size(h, kh, stride), output_size(w, kw, stride)
     sn, sc, sh, sw = x.strides
-    as_strided = import_module(f"{xp.__name__}.lib.stride_tricks").as_strided  # numpy or cupy
-    return as_strided(
-        x, shape=(n, c, kh, kw, ho, wo),
-        strides=(sn, sc, sh, sw, sh * stride, sw * stride))
+    return strided_view(x, (n, c, kh, kw, ho, wo), (sn, sc, sh, sw, sh * stride, sw * stride))
+
+
+def strided_view(x, shape, strides):
+    """A view of x's memory with the given shape and byte strides (numpy's or cupy's as_strided); no copy."""
+    xp = xp_of(x)
+    return import_module(f"{xp.__name__}.lib.stride_tricks").as_strided(x, shape=shape, strides=strides)
 
 
 def add_windows(dwin, x_shape, stride):

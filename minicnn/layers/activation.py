@@ -6,20 +6,33 @@ taken as 1 only where x > 0 strictly.
 """
 from ..backend import xp_of
 from ._check import require_shape
+from ._parallel import map_blocks
 
 
 def relu_forward(x):
-    """out = max(x, 0), any shape. Returns (out, cache)."""
+    """out = max(x, 0), any shape. Returns (out, cache); the cache is the mask [x > 0] (1 byte per value).
+
+    Both are written block by block (``map_blocks``: each block of x is read
+    from memory once, on every core for NumPy).
+    """
     xp = xp_of(x)
-    return xp.maximum(x, 0), x
+    out, positive = xp.empty(x.shape, dtype=x.dtype), xp.empty(x.shape, dtype=bool)
+
+    def kernel(x, out, positive):
+        xp.maximum(x, 0, out=out)
+        xp.greater(x, 0, out=positive)
+    map_blocks(kernel, x, out, positive)
+    return out, positive
 
 
 def relu_backward(dout, cache):
     """dx = dout * [x > 0] (subgradient 0 at x == 0). Returns dx, x's shape."""
-    x = cache
-    require_shape("relu_backward", "dout", dout, x.shape, "the forward input")
-    xp_of(dout, x)  # refuses NumPy and CuPy arrays mixed
-    return dout * (x > 0)
+    positive = cache
+    require_shape("relu_backward", "dout", dout, positive.shape, "the forward input")
+    xp = xp_of(dout, positive)  # refuses NumPy and CuPy arrays mixed
+    dx = xp.empty(dout.shape, dtype=dout.dtype)
+    map_blocks(lambda dout, positive, dx: xp.multiply(dout, positive, out=dx), dout, positive, dx)
+    return dx
 
 
 def leaky_relu_forward(x, alpha=0.01):

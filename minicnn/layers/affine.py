@@ -1,7 +1,8 @@
-"""Fully connected (affine) layer."""
+"""Fully connected (affine) layer (its matrix products on every core: ``_parallel.matmul``)."""
 from ..backend import xp_of
 from ..errors import ShapeError
 from ._check import require_min_ndim, require_ndim, require_shape
+from ._parallel import matmul
 
 
 def affine_forward(x, w, b):
@@ -19,7 +20,8 @@ def affine_forward(x, w, b):
         raise ShapeError(f"affine_forward: x of shape {tuple(x.shape)} has {x_flat.shape[1]} "
                          f"features per example but w of shape {tuple(w.shape)} expects {w.shape[0]}")
     require_shape("affine_forward", "b", b, (w.shape[1],), "one bias per column of w")
-    out = x_flat @ w + b
+    out = matmul(x_flat, w)
+    out += b
     return out, (x_flat, w, x.shape)
 
 
@@ -32,7 +34,7 @@ def affine_backward(dout, cache):
     """
     x_flat, w, x_shape = cache
     require_shape("affine_backward", "dout", dout, (x_flat.shape[0], w.shape[1]), "the forward output")
-    dx = (dout @ w.T).reshape(x_shape)
-    dw = x_flat.T @ dout
+    dx = matmul(dout, w.T).reshape(x_shape)
+    dw = matmul(x_flat.T, dout)
     db = dout.sum(axis=0)
     return dx, dw, db

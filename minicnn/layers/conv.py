@@ -1,4 +1,10 @@
-"""2-D convolution (cross-correlation) by im2col + one matrix product.
+"""2-D convolution (cross-correlation): the im2col reference and ``conv_forward``, which picks a path.
+
+``conv_forward_im2col`` / ``conv_backward_im2col`` are the readable reference:
+the whole batch as one column matrix and one matrix product (and CuPy's path).
+``conv_forward`` / ``conv_backward`` compute the same in chunks of images that
+fit a memory budget (``budget``), on every core for NumPy (``_parallel``), by
+im2col or, where it pays, by Winograd (``winograd``).
 
 Layout of the column matrix used by ``im2col`` / ``col2im``:
     cols has shape (C*KH*KW, N*H'*W'); row r = (c*KH + i)*KW + j holds kernel
@@ -6,10 +12,24 @@ Layout of the column matrix used by ``im2col`` / ``col2im``:
     (p, q) of example n, and cols[r, k] = x_pad[n, c, p*stride + i, q*stride + j].
 With w reshaped to (F, C*KH*KW) the convolution is one GEMM: w_mat @ cols.
 """
-from ..backend import xp_of
-from ..errors import ShapeError
+from ..backend import is_host, xp_of
+from ..errors import ConfigError, ShapeError
 from ._check import require_ndim, require_positive_int, require_shape
 from ._windows import add_windows, output_size, window_view
+from ._parallel import host_threads, run_chunks
+from .budget import MIB, conv_memory_budget, images_per_chunk
+from .winograd import (filter_gradient, filter_transform, input_tiles, tile_grid, winograd_backward_chunk,
+                       winograd_forward_chunk)
+
+# Winograd: kernel sizes it is used for, the output tiles m it may pick
+# (F(m x m, r x r)), and the fewest input channels it is used for: measured,
+# im2col wins on the one-channel first layers and Winograd from 32 channels on
+# (docs/speed.md); 16 is a guess between them.
+WINOGRAD_KERNELS = (3, 5)
+WINOGRAD_TILES = (2, 4)
+WINOGRAD_MIN_CHANNELS = 16
+# Scratch per chunk on NumPy: small enough to stay in the caches, big enough for fast matrix products.
+HOST_CHUNK_BYTES = 32 * MIB
 
 
 def _pad_channels_first(x, pad):
@@ -76,14 +96,14 @@ def check_conv_args(layer, x, w, b, stride, pad):
     return output_size(h, kh, stride, pad), output_size(wd, kw, stride, pad)
 
 
-def conv_forward(x, w, b, stride=1, pad=0):
-    """Convolve N images with F filters (cross-correlation, as in every CNN library).
+def conv_forward_im2col(x, w, b, stride=1, pad=0):
+    """The reference convolution: the whole batch as one im2col and one matrix product.
 
     Shapes: x (N, C, H, W), w (F, C, KH, KW), b (F,) -> out (N, F, H', W'),
     H' = (H + 2 pad - KH)//stride + 1, W' = (W + 2 pad - KW)//stride + 1.
     Math: out[n, f, p, q] = b[f] + sum_{c,i,j} w[f, c, i, j] * x_pad[n, c, p*s + i, q*s + j].
     Computed as out_mat = w_mat (F, C*KH*KW) @ im2col(x) (C*KH*KW, N*H'*W').
-    Returns (out, cache).
+    Returns (out, cache); the cache keeps the columns for the backward pass.
     """
     xp = xp_of(x, w, b)
     ho, wo = check_conv_args("conv_forward", x, w, b, stride, pad)
@@ -93,24 +113,21 @@ def conv_forward(x, w, b, stride=1, pad=0):
     # Back to (N, F, H', W') and the bias added in one pass over the output.
     out = xp.empty((x.shape[0], f, ho, wo), dtype=out_mat.dtype)
     xp.add(out_mat.reshape(f, x.shape[0], ho, wo).transpose(1, 0, 2, 3), b.reshape(1, f, 1, 1), out=out)
-    return out, (cols, w, x.shape, stride, pad)
+    return out, ("columns", cols, w, x.shape, stride, pad)
 
 
-def conv_backward(dout, cache):
-    """Gradients of the convolution.
+def conv_backward_im2col(dout, cache):
+    """Gradients of the reference convolution, from the columns it kept.
 
     dout (N, F, H', W') -> with dout_mat = dout as (F, N*H'*W'):
     dw = dout_mat @ cols^T reshaped to (F, C, KH, KW); db = sum of dout over
     N, H', W' (F,); dx = col2im(w_mat^T @ dout_mat) of shape (N, C, H, W).
     Returns (dx, dw, db).
     """
-    cols, w, x_shape, stride, pad = cache
+    _, cols, w, x_shape, stride, pad = cache
     xp = xp_of(dout)
     f, _, kh, kw = w.shape
-    n, _, h, wd = x_shape
-    require_shape("conv_backward", "dout", dout,
-                  (n, f, output_size(h, kh, stride, pad), output_size(wd, kw, stride, pad)),
-                  "the forward output")
+    _check_dout(dout, w, x_shape, stride, pad)
     dout_mat = xp.ascontiguousarray(dout.transpose(1, 0, 2, 3)).reshape(f, -1)
     db = dout_mat.sum(axis=1)
     # Fast path: with a long inner dimension N*H'*W', OpenBLAS is many times
@@ -122,3 +139,179 @@ def conv_backward(dout, cache):
     dcols = xp.ascontiguousarray(w.reshape(f, -1).T) @ dout_mat   # (C*KH*KW, N*H'*W')
     dx = col2im(dcols, x_shape, kh, kw, stride, pad)
     return dx, dw, db
+
+
+def _check_dout(dout, w, x_shape, stride, pad):
+    f, _, kh, kw = w.shape
+    n, _, h, wd = x_shape
+    require_shape("conv_backward", "dout", dout,
+                  (n, f, output_size(h, kh, stride, pad), output_size(wd, kw, stride, pad)),
+                  "the forward output")
+
+
+def conv_method(xp, x_shape, w_shape, stride):
+    """The algorithm ``conv_forward`` uses when none is asked for: "winograd" or "im2col".
+
+    Winograd (``winograd.py``) on NumPy for stride-1 square kernels it has a
+    tile size for, once there are enough input channels for its matrix
+    products to pay for the transforms; im2col everywhere else, and always on
+    CuPy (the GPU path stays as it was).
+    """
+    f, c, kh, kw = w_shape
+    if (is_host(xp) and stride == 1 and kh == kw and kh in WINOGRAD_KERNELS
+            and c >= WINOGRAD_MIN_CHANNELS):
+        return "winograd"
+    return "im2col"
+
+
+def conv_forward(x, w, b, stride=1, pad=0, memory_budget=None, method=None):
+    """Convolve N images with F filters (cross-correlation, as in every CNN library).
+
+    Same shapes, math and result as ``conv_forward_im2col`` (up to float
+    rounding). Works through the batch in chunks of images that fit
+    ``memory_budget`` bytes of scratch (default: ``budget.conv_memory_budget``),
+    on every core for NumPy (``_parallel``). ``method``: "im2col", "winograd"
+    (stride 1, square kernel) or None for ``conv_method``'s choice.
+    Returns (out, cache) for ``conv_backward``; the cache keeps x, not columns,
+    unless the whole batch ran as one im2col chunk.
+    """
+    xp = xp_of(x, w, b)
+    ho, wo = check_conv_args("conv_forward", x, w, b, stride, pad)
+    n = x.shape[0]
+    f, c, kh, kw = w.shape
+    out = xp.empty((n, f, ho, wo), dtype=x.dtype)
+    if _checked_method(method, xp, x.shape, w.shape, stride) == "winograd":
+        m = winograd_tile(kh, x.shape[2], x.shape[3], pad)
+        step = _images_per_chunk(xp, n, _winograd_bytes_per_image(x, w, pad, m), memory_budget)
+        u = filter_transform(w, m)
+        tiles = _tiles_to_keep(xp, x, w, pad, m, memory_budget)
+        t = tiles is not None and tiles.shape[1] // n               # tiles per image
+
+        def forward(lo, hi, _):
+            kept = None if tiles is None else tiles[:, lo * t:hi * t]
+            winograd_forward_chunk(x[lo:hi], u, b, pad, m, kh, out[lo:hi], kept)
+        run_chunks(forward, n, step, xp)
+        return out, ("winograd", x if tiles is None else None, w, pad, m, tiles, x.shape, step)
+    step = _images_per_chunk(xp, n, x.dtype.itemsize * ho * wo * 2 * (c * kh * kw + f), memory_budget)
+    if step >= n:
+        return conv_forward_im2col(x, w, b, stride, pad)
+
+    def forward(lo, hi, _):
+        out[lo:hi] = conv_forward_im2col(x[lo:hi], w, b, stride, pad)[0]
+    run_chunks(forward, n, step, xp)
+    return out, ("chunks", x, w, stride, pad, step)
+
+
+def conv_backward(dout, cache):
+    """Gradients of the convolution, whichever path ``conv_forward`` took.
+
+    dout (N, F, H', W') -> (dx (N, C, H, W), dw (F, C, KH, KW), db (F,)), the
+    math of ``conv_backward_im2col``. Chunked forwards recompute each chunk's
+    columns (or Winograd tiles, unless they were kept) here; dw and db add up
+    over the chunks (one running sum per worker thread, then over the workers).
+    """
+    kind = cache[0]
+    if kind == "columns":
+        return conv_backward_im2col(dout, cache)
+    xp = xp_of(dout)
+    if kind == "winograd":
+        _, x, w, pad, m, tiles, x_shape, step = cache
+        stride = 1
+    else:
+        _, x, w, stride, pad, step = cache
+        x_shape = x.shape
+    _check_dout(dout, w, x_shape, stride, pad)
+    f, _, kh, kw = w.shape
+    if kind == "winograd":
+        u = filter_transform(w, m)
+        per_image = None if tiles is None else tiles.shape[1] // x_shape[0]
+
+        def chunk_gradient(lo, hi, dw_sum):
+            if tiles is None:
+                v = input_tiles(x[lo:hi], kh, m, pad)
+            else:
+                v = tiles[:, lo * per_image:hi * per_image]
+            dx = winograd_backward_chunk(dout[lo:hi], v, (hi - lo, *x_shape[1:]), u, pad, m, kh, dw_sum)
+            return dx, dout[lo:hi].sum(axis=(0, 2, 3))
+        dw_shape = u.shape                                  # summed in the Winograd domain
+    else:
+        def chunk_gradient(lo, hi, dw_sum):
+            return _im2col_backward_chunk(dout[lo:hi], x[lo:hi], w, stride, pad, dw_sum)
+        dw_shape = w.shape
+    dx = xp.empty(x_shape, dtype=dout.dtype)
+    count = host_threads(xp)
+    dw_sums = [xp.zeros(dw_shape, dtype=dout.dtype) for _ in range(count)]
+    db_sums = [xp.zeros(f, dtype=dout.dtype) for _ in range(count)]
+
+    def backward(lo, hi, slot):
+        dx[lo:hi], db = chunk_gradient(lo, hi, dw_sums[slot])
+        db_sums[slot] += db
+    run_chunks(backward, x_shape[0], step, xp)
+    dw = sum(dw_sums[1:], dw_sums[0])
+    return dx, filter_gradient(dw, m, kh) if kind == "winograd" else dw, sum(db_sums[1:], db_sums[0])
+
+
+def _im2col_backward_chunk(dout, x, w, stride, pad, dw_sum):
+    """(dx, db) of one chunk by the reference backward on recomputed columns; adds the chunk's dw into dw_sum."""
+    cols = im2col(x, w.shape[2], w.shape[3], stride, pad)
+    dx, dw, db = conv_backward_im2col(dout, ("columns", cols, w, x.shape, stride, pad))
+    dw_sum += dw
+    return dx, db
+
+
+def _images_per_chunk(xp, n, bytes_per_image, memory_budget):
+    """Images per chunk of the batch.
+
+    Each worker thread's chunk stays within its share of the budget and, on
+    NumPy, within HOST_CHUNK_BYTES (cache-sized work is faster). Work larger
+    than one such chunk is cut into at least one chunk per worker; smaller
+    work runs as one chunk (threads would cost more than they save).
+    """
+    count = host_threads(xp)
+    budget = conv_memory_budget(xp, memory_budget)
+    if not is_host(xp) or n * bytes_per_image <= min(budget, HOST_CHUNK_BYTES):
+        return images_per_chunk(n, bytes_per_image, budget)
+    step = images_per_chunk(n, bytes_per_image, min(budget // count, HOST_CHUNK_BYTES))
+    return min(step, -(-n // count))
+
+
+def _checked_method(method, xp, x_shape, w_shape, stride):
+    if method is None:
+        return conv_method(xp, x_shape, w_shape, stride)
+    if method not in ("im2col", "winograd"):
+        raise ConfigError(f"conv_forward: method={method!r} must be 'im2col', 'winograd' or None (automatic)")
+    kh, kw = w_shape[2:]
+    if method == "winograd" and (stride != 1 or kh != kw):
+        raise ConfigError(f"conv_forward: winograd needs stride 1 and a square kernel, "
+                          f"got stride {stride} and a {kh}x{kw} kernel; use method='im2col'")
+    return method
+
+
+def winograd_tile(r, h, w, pad):
+    """The output tile m of WINOGRAD_TILES with the fewest Winograd-domain products,
+    (m + r - 1)^2 per tile times the tiles covering the output (ties: the smaller tile,
+    whose transforms are cheaper and more accurate)."""
+    def products(m):
+        th, tw, _, _ = tile_grid(h, w, r, m, pad)
+        return (m + r - 1) ** 2 * th * tw
+    return min(WINOGRAD_TILES, key=lambda m: (products(m), m))
+
+
+def _tiles_to_keep(xp, x, w, pad, m, memory_budget):
+    """An empty (a*a, N*tiles, C) array to keep the transformed input tiles in for backward, if they
+    fit half the memory budget (backward then skips recomputing them), else None."""
+    n, c, h, wd = x.shape
+    a = m + w.shape[2] - 1
+    th, tw, _, _ = tile_grid(h, wd, w.shape[2], m, pad)
+    nbytes = a * a * n * th * tw * c * x.dtype.itemsize
+    if nbytes > conv_memory_budget(xp, memory_budget) // 2:
+        return None
+    return xp.empty((a * a, n * th * tw, c), dtype=x.dtype)
+
+
+def _winograd_bytes_per_image(x, w, pad, m):
+    """Scratch bytes per image of the Winograd path (tiles, products and their transforms), roughly."""
+    f, c, r, _ = w.shape
+    a = m + r - 1
+    th, tw, _, _ = tile_grid(x.shape[2], x.shape[3], r, m, pad)
+    return x.dtype.itemsize * th * tw * (a * a * (4 * c + 2 * f) + 2 * m * a * f)

@@ -8,6 +8,7 @@ evaluation needs no rescaling.
 from ..backend import xp_of
 from ..errors import ConfigError
 from ._check import require_shape
+from ._parallel import map_blocks
 
 
 def dropout_forward(x, drop_prob, train, rng=None, mask=None):
@@ -18,7 +19,9 @@ def dropout_forward(x, drop_prob, train, rng=None, mask=None):
     kept; drawn as rng.random(x.shape) >= drop_prob with ``rng`` a generator
     from ``minicnn.backend.default_rng`` (NumPy or CuPy), or given as ``mask``
     (e.g. to check gradients with a fixed mask). Eval mode or drop_prob == 0:
-    identity, rng not needed. Returns (out, cache).
+    identity, rng not needed. Returns (out, cache); the cache is (keep, 1 / (1 - drop_prob)),
+    the mask at one byte per unit. Masks are drawn and applied block by block
+    (``map_blocks``), the same draws as one call for the whole shape.
     """
     xp = xp_of(x, mask)
     if not 0 <= drop_prob < 1:
@@ -26,24 +29,41 @@ def dropout_forward(x, drop_prob, train, rng=None, mask=None):
                           "(it is the probability of zeroing a unit)")
     if not train or drop_prob == 0:
         return x, None
+    scale = 1 / (1 - drop_prob)
+    out = xp.empty(x.shape, dtype=x.dtype)
     if mask is None:
         if rng is None:
             raise ConfigError("dropout_forward: train mode needs rng (minicnn.backend.default_rng(seed)) "
                               "or a keep mask")
-        keep = rng.random(x.shape, dtype=xp.float32) >= drop_prob
-        xp_of(x, keep)  # refuses a host generator for device data and vice versa
+        keep = xp.empty(x.shape, dtype=bool)
+
+        def kernel(x, out, keep):
+            # Drawn block by block, in order: the same numbers as one rng.random(x.shape) call.
+            draws = rng.random(x.shape, dtype=xp.float32)
+            xp_of(x, draws)  # refuses a host generator for device data and vice versa
+            xp.greater_equal(draws, drop_prob, out=keep)
+            _scale_kept(xp, x, keep, scale, out)
+        map_blocks(kernel, x, out, keep, parallel=False)
     else:
         require_shape("dropout_forward", "mask", mask, x.shape, "one keep flag per unit of x")
-        keep = mask.astype(bool)
-    # keep / (1 - drop_prob) as one array in x's dtype: the cache, and one pass per direction.
-    scaled_keep = xp.multiply(keep, 1 / (1 - drop_prob), dtype=x.dtype)
-    return x * scaled_keep, scaled_keep
+        keep = xp.ascontiguousarray(mask.astype(bool))
+        map_blocks(lambda x, keep, out: _scale_kept(xp, x, keep, scale, out), x, keep, out)
+    return out, (keep, scale)
+
+
+def _scale_kept(xp, a, keep, scale, out):
+    """out = a * keep / (1 - drop_prob), with scale = 1 / (1 - drop_prob): two passes over one block."""
+    xp.multiply(a, scale, out=out)
+    out *= keep
 
 
 def dropout_backward(dout, cache):
     """dx = dout * keep / (1 - drop_prob) (train) or dout (eval, drop_prob == 0). Returns dx."""
     if cache is None:
         return dout
-    scaled_keep = cache
-    require_shape("dropout_backward", "dout", dout, scaled_keep.shape, "the forward input")
-    return dout * scaled_keep
+    keep, scale = cache
+    require_shape("dropout_backward", "dout", dout, keep.shape, "the forward input")
+    xp = xp_of(dout, keep)
+    dx = xp.empty(dout.shape, dtype=dout.dtype)
+    map_blocks(lambda dout, keep, dx: _scale_kept(xp, dout, keep, scale, dx), dout, keep, dx)
+    return dx

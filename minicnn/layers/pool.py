@@ -5,11 +5,13 @@ row-major window order (smallest row, then smallest column) receives the whole
 gradient; the others get 0. Both code paths below follow this rule exactly:
   * fast path: size == stride and H, W divisible by size (non-overlapping
     tiles): element-wise max over the size*size strided slices
-    x[:, :, i::s, j::s], and in backward the first slice equal to the max wins;
+    x[:, :, i::s, j::s], keeping the offset of the first maximum (one byte per
+    output, the whole cache); blocks of images on every core for NumPy;
   * general path: any window and stride (a strided window view, argmax).
 """
 from ..backend import xp_of
 from ._check import require_shape, require_window
+from ._parallel import for_blocks
 from ._windows import add_windows, window_view
 
 
@@ -23,13 +25,32 @@ def maxpool_forward(x, size=2, stride=None):
     require_window("maxpool_forward", x, size, stride)
     xp = xp_of(x)
     h, w = x.shape[2:]
-    if size == stride and h % size == 0 and w % size == 0:
-        slices = [x[:, :, i::size, j::size] for i, j in _offsets(size)]
-        out = slices[0] if size == 1 else xp.maximum(slices[0], slices[1])
-        for tile_slice in slices[2:]:
-            xp.maximum(out, tile_slice, out=out)
-        return out, ("tiles", x, out, size)
+    if size == stride and h % size == 0 and w % size == 0 and size * size <= 256:
+        n, c = x.shape[:2]
+        out = xp.empty((n, c, h // size, w // size), dtype=x.dtype)
+        first_max = xp.empty(out.shape, dtype=xp.uint8)
+        for_blocks(lambda lo, hi, _: _max_of_tiles(xp, x[lo:hi], size, out[lo:hi], first_max[lo:hi]),
+                   n, x[0].nbytes, xp)
+        return out, ("tiles", first_max, x.shape, size)
     return _maxpool_forward_general(x, size, stride)
+
+
+def _max_of_tiles(xp, x, s, out, first_max):
+    """Tile maxima of x into out and the offset k (row-major in the tile) of the first maximum into first_max.
+
+    Visits the s*s strided slices x[:, :, i::s, j::s] in row-major order; a
+    later slice takes over only where it is strictly greater, so ties keep
+    the first. As offsets only grow, the offset that took over last is the
+    largest k where slice k beat the maximum so far.
+    """
+    offsets = _offsets(s)
+    out[...] = x[:, :, 0::s, 0::s]
+    first_max[...] = 0
+    for k, (i, j) in enumerate(offsets[1:], start=1):
+        tile_slice = x[:, :, i::s, j::s]
+        took_over = xp.multiply(tile_slice > out, xp.uint8(k))
+        xp.maximum(out, tile_slice, out=out)
+        xp.maximum(first_max, took_over, out=first_max)
 
 
 def _offsets(size):
@@ -54,22 +75,17 @@ def maxpool_backward(dout, cache):
     kind = cache[0]
     xp = xp_of(dout)
     if kind == "tiles":
-        # Non-overlapping tiles: visit the offsets in row-major order; the first
-        # one holding the tile's max takes dout, later equal values get nothing.
-        _, x, out, s = cache
-        require_shape("maxpool_backward", "dout", dout, out.shape, "the forward output")
-        # Fast path: every element of x lies in exactly one tile, so each
-        # strided slice of dx is written once, straight from the product.
-        dx = xp.empty(x.shape, dtype=dout.dtype)
-        taken = None
-        for i, j in _offsets(s):
-            hit = x[:, :, i::s, j::s] == out
-            if taken is None:
-                taken = hit
-            else:
-                hit &= ~taken
-                taken |= hit
-            xp.multiply(hit, dout, out=dx[:, :, i::s, j::s])
+        # Non-overlapping tiles: every element of x lies in exactly one tile,
+        # so each strided slice of dx is written once: dout where that offset
+        # held the tile's first maximum, 0 elsewhere.
+        _, first_max, x_shape, s = cache
+        require_shape("maxpool_backward", "dout", dout, first_max.shape, "the forward output")
+        dx = xp.empty(x_shape, dtype=dout.dtype)
+
+        def block(lo, hi, _):
+            for k, (i, j) in enumerate(_offsets(s)):
+                xp.multiply(first_max[lo:hi] == k, dout[lo:hi], out=dx[lo:hi, :, i::s, j::s])
+        for_blocks(block, x_shape[0], dx[0].nbytes, xp)
         return dx
     _, first_max, x_shape, size, stride = cache
     require_shape("maxpool_backward", "dout", dout, first_max.shape, "the forward output")

@@ -11,11 +11,13 @@ Images become ``x = pixels / 255 - mean`` with the mean image of the
 - "none": no mirror images.
 
 HOG features are computed from the raw pixels (``minicnn.features.hog``,
-cached on disk).
+cached on disk), then standardized per feature with the training split's mean
+and standard deviation (``FeatureScaler``), so they enter the first affine
+layer at the scale of the conv features; the scaler is stored with the model.
 """
 import numpy as np
 
-from ..data.preprocess import MeanImage, flip_double
+from ..data.preprocess import FeatureScaler, MeanImage, flip_double
 
 MEAN_IMAGE = "x = pixels / 255 - mean image of the training set"
 
@@ -44,6 +46,12 @@ class Inputs:
         self.flip_side = None
         if flips == "random" and self.hog_params is not None:
             self.flip_side = self._hog(np.ascontiguousarray(raw["train"][..., ::-1]))
+        self.hog_scaler = None
+        if self.hog_params is not None:
+            self.hog_scaler = FeatureScaler().fit(self.features["train"])
+            self.features = {name: self.hog_scaler.transform(f) for name, f in self.features.items()}
+            if self.flip_side is not None:
+                self.flip_side = self.hog_scaler.transform(self.flip_side)
 
     def _hog(self, images):
         if self.hog_params is None:
@@ -69,7 +77,11 @@ class Inputs:
 
     @property
     def preprocess(self):
-        return self.mean.to_dict()
+        """Arrays a checkpoint keeps: the mean image, and the HOG scaler's ``hog_mean``/``hog_std``."""
+        arrays = self.mean.to_dict()
+        if self.hog_scaler is not None:
+            arrays.update(self.hog_scaler.to_dict(prefix="hog_"))
+        return arrays
 
     def preprocess_info(self, **extra):
         """What a checkpoint needs to prepare new faces the same way (and ``extra`` facts of the run)."""

@@ -1,0 +1,205 @@
+"""Winograd convolution F(m x m, r x r) (Lavin & Gray, 2015): im2col's result with fewer multiplications.
+
+One dimension first. Correlating r filter taps g with a = m + r - 1 inputs d
+gives m outputs, y[i] = sum_j g[j] d[i + j]: m*r multiplications. Winograd's
+minimal filtering algorithm gets them with a multiplications only,
+
+    y = A^T [(G g) * (B^T d)]            (* element-wise; A^T m x a, G a x r, B^T a x a)
+
+because correlation is polynomial multiplication in disguise: evaluate both
+polynomials at a points, multiply the values, interpolate back (Toom-Cook).
+``winograd_matrices`` builds A^T, G and B^T from the points exactly, in
+rational arithmetic. In two dimensions the same matrices act on rows and
+columns: an m x m output tile from an a x a input tile d and an r x r filter g is
+
+    Y = A^T [(G g G^T) * (B^T d B)] A.
+
+For a batch, the element-wise product at each of the a*a positions xi of the
+transformed tile becomes one matrix product over channels:
+
+    U[xi] = (G w G^T)[xi]      (F, C)  filters, transformed once per call
+    V[xi] = (B^T d B)[xi]      (T, C)  the T input tiles of every image
+    M[xi] = V[xi] @ U[xi]^T    (T, F)  a*a matrix products
+    out   = A^T M A per tile, placed side by side (tiles of the input overlap
+            by r - 1 pixels, output tiles do not).
+
+Direct convolution spends m*m*r*r multiplications per output tile and channel
+pair, Winograd a*a: 2.25x fewer for F(2x2, 3x3), 4x for F(4x4, 3x3), 6.25x for
+F(4x4, 5x5). The price: transforms (cheap, memory-bound passes) and rounding
+error that grows with the tile (``benchmarks`` and the tests check it against
+the direct convolution in float32).
+
+Backward: every step above is linear, so the gradients run the transposed
+steps in reverse order (their adjoints):
+
+    dM = A dY A^T per tile;  dU[xi] = dM[xi]^T @ V[xi] -> dw = G^T dU G;
+    dV[xi] = dM[xi] @ U[xi] -> dd = B dV B^T, summed back onto the overlapping
+    input tiles.
+
+Layout: tiles are cut from a zero-padded channels-last copy (N, H, W, C) of
+the input, so every copy and product runs over contiguous channel vectors;
+each 2-D transform is one matrix product with a Kronecker matrix
+(``_transform``). ``conv`` runs the batch in chunks of images sized by a
+memory budget, on every core; the result does not depend on the chunking
+beyond float rounding of the dw sum. Stride 1, square kernels.
+"""
+from fractions import Fraction
+from functools import lru_cache
+
+import numpy as np
+
+from ..backend import xp_of
+from ._windows import output_size, strided_view
+
+# Interpolation points, in the order they are used: small numbers keep the
+# transforms' rounding error small (0, +-1, +-1/2, +-2, ...); infinity is added last.
+POINTS = (Fraction(0), Fraction(1), Fraction(-1), Fraction(1, 2), Fraction(-1, 2), Fraction(2), Fraction(-2),
+          Fraction(1, 4), Fraction(-1, 4), Fraction(4), Fraction(-4))
+
+
+def _poly_mul(p, q):
+    """Coefficients (lowest degree first) of the product of two polynomials."""
+    out = [Fraction(0)] * (len(p) + len(q) - 1)
+    for i, pi in enumerate(p):
+        for j, qj in enumerate(q):
+            out[i + j] += pi * qj
+    return out
+
+
+@lru_cache(maxsize=None)
+def winograd_matrices(m, r):
+    """(A^T (m, a), G (a, r), B^T (a, a)) of F(m, r), a = m + r - 1, as float64 NumPy arrays.
+
+    Toom-Cook with the finite points p_0..p_{a-2} of ``POINTS`` and infinity:
+    G evaluates the filter polynomial at each point (scaled by 1/N_k, N_k =
+    prod_{l != k} (p_k - p_l)) and takes its leading coefficient at infinity;
+    A^T evaluates the output polynomial (A^T[i, k] = p_k^i); the rows of B^T
+    are the coefficients of prod_{l != k} (x - p_l) and, for infinity, of
+    prod_l (x - p_l). Then y = A^T [(G g) * (B^T d)] is exactly the
+    correlation y[i] = sum_j g[j] d[i + j] (checked in the tests).
+    """
+    a = m + r - 1
+    if a - 1 > len(POINTS):
+        raise ValueError(f"F({m}, {r}) needs {a - 1} interpolation points; {len(POINTS)} are defined")
+    pts = POINTS[:a - 1]
+    at = [[p ** i for p in pts] + [Fraction(int(i == m - 1))] for i in range(m)]
+    g, bt = [], []
+    for k, p in enumerate(pts):
+        scale, basis = Fraction(1), [Fraction(1)]
+        for q in pts[:k] + pts[k + 1:]:
+            scale *= p - q
+            basis = _poly_mul(basis, [-q, Fraction(1)])
+        g.append([p ** j / scale for j in range(r)])
+        bt.append(basis + [Fraction(0)] * (a - len(basis)))
+    g.append([Fraction(int(j == r - 1)) for j in range(r)])
+    full = [Fraction(1)]
+    for q in pts:
+        full = _poly_mul(full, [-q, Fraction(1)])
+    bt.append(full)
+    return tuple(np.array(mat, dtype=np.float64) for mat in (at, g, bt))
+
+
+def _transform(mat, t, out=None):
+    """mat (p, a) applied to both axes of every a x a tile: t (a*a, K) -> (p*p, K),
+    out[(u, v)] = sum_ij mat[u, i] mat[v, j] t[(i, j)], as one matrix product with kron(mat, mat)."""
+    xp = xp_of(t)
+    return xp.matmul(xp.kron(mat, mat), t, out=out)
+
+
+def tile_grid(h, w, r, m, pad):
+    """(tiles down, tiles across, padded height, padded width) covering the output of an r x r, stride-1 conv."""
+    th, tw = -(-output_size(h, r, 1, pad) // m), -(-output_size(w, r, 1, pad) // m)
+    return th, tw, th * m + r - 1, tw * m + r - 1
+
+
+def _matrices(xp, dtype, m, r):
+    return tuple(xp.asarray(mat, dtype=dtype) for mat in winograd_matrices(m, r))
+
+
+def _tiles(x_pad, a, m, th, tw):
+    """The overlapping a x a tiles of a channels-last grid, no copy:
+    x_pad (N, H_pad, W_pad, C) -> view (a, a, N, th, tw, C), view[i, j, n, ty, tx] = x_pad[n, ty*m + i, tx*m + j]."""
+    sn, sh, sw, sc = x_pad.strides
+    n, c = x_pad.shape[0], x_pad.shape[3]
+    return strided_view(x_pad, (a, a, n, th, tw, c), (sh, sw, sn, sh * m, sw * m, sc))
+
+
+def input_tiles(x, r, m, pad, out=None):
+    """B^T d B of every input tile: x (N, C, H, W) -> V (a*a, N*th*tw, C), written into ``out`` if given.
+
+    x is zero-padded channels-last (N, H_pad, W_pad, C) to cover th x tw tiles
+    (pad at the top and left, at least pad at the bottom and right); tile
+    (ty, tx) is x_pad[:, ty*m : ty*m + a, tx*m : tx*m + a]. Channels last
+    keeps every copy and product running over contiguous channel vectors.
+    """
+    xp = xp_of(x)
+    n, c, h, w = x.shape
+    _, _, bt = _matrices(xp, x.dtype, m, r)
+    a = m + r - 1
+    th, tw, hp, wp = tile_grid(h, w, r, m, pad)
+    x_pad = xp.zeros((n, hp, wp, c), dtype=x.dtype)
+    x_pad[:, pad:pad + h, pad:pad + w] = x.transpose(0, 2, 3, 1)
+    d = xp.ascontiguousarray(_tiles(x_pad, a, m, th, tw)).reshape(a * a, -1)
+    v = _transform(bt, d, None if out is None else out.reshape(a * a, -1))
+    return v.reshape(a * a, n * th * tw, c)
+
+
+def filter_transform(w, m):
+    """U = G w G^T for every filter and channel: w (F, C, r, r) -> (a*a, F, C)."""
+    f, c, r, _ = w.shape
+    _, g, _ = _matrices(xp_of(w), w.dtype, m, r)
+    return _transform(g, w.reshape(f * c, r * r).T).reshape(-1, f, c)
+
+
+def winograd_forward_chunk(x, u, b, pad, m, r, out, tiles=None):
+    """out (N, F, H', W') = conv(x, w) + b for one chunk of images, U = ``filter_transform(w, m)``;
+    the transformed input tiles V go into ``tiles`` (a*a, T, C) if given, to keep for backward."""
+    xp = xp_of(x)
+    n = x.shape[0]
+    f = u.shape[1]
+    at, _, _ = _matrices(xp, x.dtype, m, r)
+    th, tw, _, _ = tile_grid(x.shape[2], x.shape[3], r, m, pad)
+    ho, wo = out.shape[2:]
+    prod = xp.matmul(input_tiles(x, r, m, pad, tiles), u.transpose(0, 2, 1))  # M: (a*a, T, F)
+    y = _transform(at, prod.reshape(len(prod), -1)).reshape(m, m, n, th, tw, f)
+    y += b                                                                  # along the contiguous F axis
+    placed = y.transpose(2, 5, 3, 0, 4, 1)                                  # (N, F, th, m, tw, m)
+    if (th * m, tw * m) == (ho, wo):
+        out.reshape(n, f, th, m, tw, m)[...] = placed
+    else:                                                                   # the last tiles overhang
+        out[...] = placed.reshape(n, f, th * m, tw * m)[:, :, :ho, :wo]
+
+
+def winograd_backward_chunk(dout, v, x_shape, u, pad, m, r, du):
+    """dx (N, C, H, W) of one chunk of images of shape ``x_shape``, from its input tiles V
+    (``input_tiles``, a*a, T, C); adds this chunk's share of dU (a*a, F, C) into ``du``."""
+    xp = xp_of(dout)
+    n, c, h, w = x_shape
+    f = u.shape[1]
+    a = m + r - 1
+    at, _, bt = _matrices(xp, dout.dtype, m, r)
+    th, tw, hp, wp = tile_grid(h, w, r, m, pad)
+    ho, wo = dout.shape[2:]
+    if (th * m, tw * m) != (ho, wo):                                        # zero gradient for the overhang
+        padded = xp.zeros((n, f, th * m, tw * m), dtype=dout.dtype)
+        padded[:, :, :ho, :wo] = dout
+        dout = padded
+    dy = xp.ascontiguousarray(dout.reshape(n, f, th, m, tw, m).transpose(3, 5, 0, 2, 4, 1))  # (m, m, N, th, tw, F)
+    dprod = _transform(at.T, dy.reshape(m * m, -1)).reshape(a * a, -1, f)   # dM: (a*a, T, F)
+    du += xp.matmul(dprod.transpose(0, 2, 1), v)                            # (a*a, F, C)
+    dv = xp.matmul(dprod, u)                                                # (a*a, T, C)
+    dd = _transform(bt.T, dv.reshape(a * a, -1))                            # (a*a, T*C)
+    dx_pad = xp.zeros((n, hp, wp, c), dtype=dout.dtype)
+    # Adjoint of _tiles: each tile's gradient is added back where the tile was read.
+    dd = dd.reshape(a, a, n, th, tw, c)
+    for i in range(a):
+        for j in range(a):
+            dx_pad[:, i:i + th * m:m, j:j + tw * m:m] += dd[i, j]
+    return dx_pad[:, pad:pad + h, pad:pad + w].transpose(0, 3, 1, 2)
+
+
+def filter_gradient(du, m, r):
+    """dw = G^T dU G: dU (a*a, F, C) -> dw (F, C, r, r)."""
+    _, g, _ = _matrices(xp_of(du), du.dtype, m, r)
+    f, c = du.shape[1:]
+    return _transform(g.T, du.reshape(len(du), -1)).T.reshape(f, c, r, r)
