@@ -12,6 +12,7 @@ Prints one table per case; the exit status is 1 if any case fails.
 """
 import argparse
 import importlib
+import inspect
 import sys
 
 from ..backend import NAMES, get_backend, set_backend
@@ -36,6 +37,11 @@ def load_target(target):
         raise ConfigError(f"gradcheck target {target!r}: module {module_name} has no {attr!r}")
     found = getattr(module, attr)
     if callable(found) and not _is_case(found):
+        try:
+            inspect.signature(found).bind()
+        except (TypeError, ValueError):
+            raise ConfigError(f"gradcheck target {target!r}: {attr} takes arguments; name a case, a list of "
+                              "cases, or a function of no arguments that returns them") from None
         found = found()
     items = found if isinstance(found, (list, tuple)) else [found]
     return [_as_case(item, f"{target}[{i}]" if len(items) > 1 else target) for i, item in enumerate(items)]

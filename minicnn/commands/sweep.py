@@ -11,10 +11,10 @@ from ..errors import ConfigError
 from ..pipeline.config import plan_run
 from ..sweep.engine import run_sweep
 from ..sweep.spec import load_spec, make_trials
-from ..sweep.space import METHODS
+from ..sweep.space import MAX_TRIALS, METHODS
 from ..sweep.trial import check_options, resolve_base, train_trial
 from ..training.runlock import RunLock
-from ..validate import check_output_folder, check_path, positive_int, ready, seed
+from ..validate import Number, check_output_folder, check_path, positive_int, ready, seed
 from .options import check_data
 
 
@@ -69,7 +69,8 @@ def add_cli(subparsers):
                              "MINICNN_BACKEND=cupy)")
     parser.add_argument("--out", default=None, help="sweep folder (default: sweeps/<sweep name>)")
     parser.add_argument("--method", choices=METHODS, default=None, help="override the file's method")
-    parser.add_argument("--trials", type=positive_int, default=None, help="number of random trials (random search)")
+    parser.add_argument("--trials", type=Number(1, MAX_TRIALS, integer=True), default=None,
+                        help=f"number of random trials (random search; at most {MAX_TRIALS})")
     parser.add_argument("--seed", type=seed, default=None, help="sweep seed (sampling and trial seeds)")
     parser.add_argument("--quick", action="store_true",
                         help="every trial a quick smoke run (a few hundred images, 1 epoch, instead of the file's "

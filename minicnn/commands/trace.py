@@ -24,8 +24,8 @@ from ..pipeline.run import build_model, plan_hog_dim
 from ..trace import trace_step
 from ..training import preflight
 from ..training.checkpoint import load_checkpoint
-from ..validate import nonnegative_int, positive_int, positive_number, ready, seed
-from .train import base_config
+from ..validate import Number, nonnegative_int, positive_int, ready, seed
+from .train import MAX_WIDTH, base_config
 
 
 def build(text, width=1.0, seed=0):
@@ -70,7 +70,8 @@ def add_cli(subparsers):
     p.add_argument("model", nargs="?", default="shallow", metavar="MODEL_OR_SPEC",
                    help="shallow (default), deep, shallow_hog, deep_hog, CONFIG.json, CHECKPOINT.npz or a spec")
     p.add_argument("--batch", type=positive_int, default=32, help="examples in the traced step (default 32)")
-    p.add_argument("--width", type=positive_number, default=1.0, help="scale the paper model's filters and units")
+    p.add_argument("--width", type=Number(0, MAX_WIDTH, low_open=True), default=1.0,
+                   help=f"scale the paper model's filters and units, up to {MAX_WIDTH}")
     p.add_argument("--warmup", type=nonnegative_int, default=1, help="untimed steps before the traced one (default 1)")
     p.add_argument("--seed", type=seed, default=0, help="seed of the model's initialization and of the batch")
     p.add_argument("--backend", choices=backend.NAMES,

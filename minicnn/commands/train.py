@@ -26,13 +26,15 @@ from ..errors import ConfigError
 from ..pipeline.config import MODEL_NAMES, QUICK, check_config, load_config, model_name, paper_config, read_json
 from ..pipeline.run import check_run, checkpoint_folder, run, stored_model_name
 from ..training.schedules import make_schedule
-from ..validate import (check_input_file, check_output_folder, nonnegative_number, positive_int, positive_number,
-                        ready)
+from ..validate import (Number, check_input_file, check_output_folder, nonnegative_number, positive_int,
+                        positive_number, ready)
 from .options import add_run_options, check_data, log_for, plan_from_args, print_summary
 
 SCHEDULE_DEFAULTS = {"constant": {}, "step": {"step_epochs": 10, "gamma": 0.5},
                      "exponential": {"gamma": 0.95}, "plateau": {"factor": 0.5, "patience": 3},
                      "cosine": {}}
+MAX_WIDTH = 64
+"""Widest scaling --width takes: 64 times the paper's filters and units is already far beyond any machine's memory."""
 _NETWORK_ONLY = ("name", "reg", "seed", "hog_dim")
 """Model-config keys a run sets itself (from its name, train.reg, seed and HOG)."""
 
@@ -147,7 +149,8 @@ def add_training_options(p):
     p.add_argument("--schedule", help="constant (default), step, exponential, plateau, cosine, or a JSON "
                                       "object such as '{\"name\": \"step\", \"step_epochs\": 5, \"gamma\": 0.5}'")
     p.add_argument("--reg", type=nonnegative_number, help="L2 strength (default the paper's: shallow 1e-6, deep 1e-7)")
-    p.add_argument("--width", type=positive_number, default=1.0, help="scale the model's filters and units (default 1)")
+    p.add_argument("--width", type=Number(0, MAX_WIDTH, low_open=True), default=1.0,
+                   help=f"scale the model's filters and units, up to {MAX_WIDTH} (default 1)")
     p.add_argument("--augment", action="store_true", help="online shift/rotation/scale augmentation")
     p.add_argument("--patience", type=positive_int, help="early stop after this many epochs without a better val accuracy")
     p.add_argument("--train-eval-size", type=positive_int,

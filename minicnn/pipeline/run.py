@@ -18,10 +18,11 @@ Stages:
    checkpoint of this run's protocol (``--resume CHECKPOINT`` continues in
    the checkpoint's own folder), a fresh run refuses to overwrite one
    (unless ``overwrite``);
-2. the model from the plan's network with its reg, seed and HOG size, and the
-   memory pre-flight (``minicnn.training.preflight``): a training batch that
-   cannot fit is refused in one line naming the largest that does, before
-   any data loads;
+2. the memory pre-flight, before any data loads: the model is built from the
+   plan's network with its reg, seed and HOG size, with its optimizer, and a
+   training batch that cannot fit is refused in one line naming the largest
+   that does (``minicnn.training.preflight``); so are synthetic faces asked
+   for beyond the host's memory;
 3. data (``pipeline.data``): the named set, restricted by the plan's limits,
    with its record (file name, size, sha256, decoded-array fingerprint);
 4. inputs (``pipeline.inputs``): mean image, flips, HOG; the run's identity
@@ -53,7 +54,7 @@ from ..training import Trainer, evaluate, preflight, read_checkpoint
 from ..training.runlock import RunLock
 from . import outputs, provenance
 from .config import default_run_id, protocol
-from .data import load_run_data, most_train_images
+from .data import check_synthetic_memory, load_run_data, most_train_images
 from .inputs import Inputs
 
 
@@ -72,7 +73,7 @@ class TimeBudget:
         self.seconds, self.start, self.spent, self._timer = seconds, start, False, None
 
     def watch(self, trainer):
-        if self.seconds is None:
+        if self.seconds is None or self.seconds > threading.TIMEOUT_MAX:     # centuries: no timer can wait that long
             return self
         left = self.start + self.seconds - time.perf_counter()
         if left <= 0:
@@ -200,8 +201,12 @@ def check_memory(plan, model, data, sizes=None):
     n = most_train_images(data, plan["data_limits"], sizes)
     if n is not None and train["flips"] == "double":
         n *= 2
-    preflight.check_batch(model, train["batch_size"] if n is None else min(n, train["batch_size"]),
-                          optimizer=optimizer)
+    if n is None or n >= train["batch_size"]:
+        preflight.check_batch(model, train["batch_size"], optimizer=optimizer)
+    else:
+        preflight.check_batch(model, n, optimizer=optimizer,
+                              what=f"a training batch (the whole training set, smaller than --batch-size "
+                                   f"{train['batch_size']})")
 
 
 def make_trainer(plan, inputs, model, run_identity, checkpoint_dir, resume_from, xp, quiet):
@@ -294,6 +299,7 @@ def run(plan, data=None, *, out_dir, checkpoint_dir=None, run_id=None, resume=Fa
             + (" with changes: " + "; ".join(plan["changes"]) if plan["changes"] else ""))
         model = build_model(plan, plan_hog_dim(plan), xp)
         check_memory(plan, model, data, sizes)
+        check_synthetic_memory(data, plan["data_limits"], sizes, plan["train"]["flips"])
 
         dataset, data_record = load_run_data(data, plan["data_limits"], plan["seed"], sizes, progress=not quiet)
         say(f"data: {data_record['source']}: " + ", ".join(f"{k} {len(v)}" for k, v in dataset.splits().items()))
