@@ -6,20 +6,25 @@ two runs on one folder, resume into the wrong folder or with the wrong model,
 a batch too large for the machine, warnings as one note line, and
 ``train --trace``. The fuzz test (test_cli_fuzz.py) probes every option.
 """
+import json
 import os
 import socket
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from viz_models import save_random_checkpoint
 
+from minicnn import layers
+from minicnn.commands import experiment as experiment_command
 from minicnn.commands import main
+from minicnn.commands import train as train_command
 from minicnn.pipeline import run as pipeline_run
 from minicnn.training import preflight
 from minicnn.training.runlock import LOCK_NAME
-from minicnn.validate import VALIDATE_ONLY_ENV
+from minicnn.validate import VALIDATE_ONLY_ENV, ValidatedOnly
 
 SPEC = "c4k3-p4 | f8"
 TINY = ["--model", SPEC, "--n-train", "42", "--n-val", "21", "--n-test", "21", "--batch-size", "16", "--quiet"]
@@ -279,3 +284,50 @@ def test_validate_only_mode_stops_every_command_after_its_checks(capsys, monkeyp
     out, err = capsys.readouterr()
     assert out.strip() == f"minicnn {argv[0]}: the options are valid (validate-only mode: nothing was done)"
     assert err == "" and not any(files for _, _, files in os.walk("."))
+
+
+# ------------------------------------------------------------------ machine settings
+@pytest.fixture
+def default_machine():
+    """The layer module's settings back at their defaults after the test."""
+    yield
+    layers.set_conv_memory_budget(None)
+    layers.set_host_threads(None)
+
+
+def test_conv_memory_and_threads_reach_the_layer_module_and_are_recorded(tmp_path, default_machine):
+    assert main(["train", "--epochs", "1", "--out", "run", "--conv-memory-mib", "40", "--threads", "1"] + TINY) == 0
+    assert layers.conv_memory_budget(np) == 40 * 2**20 and layers.host_threads(np) == 1
+    timing = json.loads((tmp_path / "run" / "metrics.json").read_text())["timing"]
+    assert (timing["conv_memory_bytes"], timing["host_threads"]) == (40 * 2**20, 1)
+
+
+@pytest.mark.parametrize("argv", [
+    ["demo", "--conv-memory-mib", "64", "--threads", "3"],
+    ["experiment", "shallow", "--data", "synthetic", "--quick", "--conv-memory-mib", "64", "--threads", "3"],
+])
+def test_every_training_command_passes_conv_memory_and_threads_to_the_pipeline(monkeypatch, argv):
+    seen = {}
+
+    def fake_run(plan, data, **kw):
+        seen.update(kw)
+        raise ValidatedOnly
+    monkeypatch.setattr(train_command, "run", fake_run)
+    monkeypatch.setattr(experiment_command, "run", fake_run)
+    assert main(argv) == 0
+    assert (seen["conv_memory_bytes"], seen["host_threads"]) == (64 * 2**20, 3)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--conv-memory-mib", "0"], "argument --conv-memory-mib: must be in [1, 1048576], got '0'"),
+    (["train", "--conv-memory-mib", "0.5"], "argument --conv-memory-mib: must be a whole number, got '0.5'"),
+    (["demo", "--conv-memory-mib", str(2**21)], "argument --conv-memory-mib: must be in [1, 1048576]"),
+    (["train", "--threads", "0"], "argument --threads: must be in [1, 256], got '0'"),
+    (["experiment", "shallow", "--threads", "-2"], "argument --threads: must be in [1, 256], got '-2'"),
+    (["train", "--threads", "many"], "argument --threads: must be a whole number, got 'many'"),
+])
+def test_bad_conv_memory_or_threads_are_refused_and_nothing_changes(capsys, default_machine, argv, message):
+    before = layers.conv_memory_budget(np), layers.host_threads(np)
+    assert main(argv) == 2
+    assert message in one_line(capsys)
+    assert (layers.conv_memory_budget(np), layers.host_threads(np)) == before and os.listdir(".") == []

@@ -8,11 +8,17 @@ from .. import backend
 from ..data import CLASS_NAMES, SYNTHETIC, resolve_source
 from ..pipeline.config import FLIP_MODES, QUICK, plan_run
 from ..pipeline.outputs import pct
-from ..validate import nonnegative_int, positive_int, positive_number, seed
+from ..validate import Number, nonnegative_int, positive_int, positive_number, seed
+
+MAX_CONV_MEMORY_MIB = 2**20
+"""Largest --conv-memory-mib: 1 TiB of convolution scratch, beyond any machine's memory."""
+MAX_THREADS = 256
+"""Largest --threads: more worker threads than any host has cores."""
 
 
 def add_run_options(p):
-    """--epochs, --subset, --flips, --quick, --recalibrate, --time-budget, --seed, --backend, --quiet."""
+    """--epochs, --subset, --flips, --quick, --recalibrate, --time-budget, --seed, --backend, --quiet,
+    --conv-memory-mib, --threads."""
     p.add_argument("--epochs", type=positive_int, help="train this many epochs (default the paper's: shallow 30, deep 35; "
                                               "fewer makes a REDUCED run)")
     p.add_argument("--subset", type=positive_int, help="train on a stratified subset of N training images (REDUCED)")
@@ -34,7 +40,20 @@ def add_run_options(p):
     p.add_argument("--backend", choices=backend.NAMES,
                    help="array backend (default: the current one, $MINICNN_BACKEND or numpy)")
     p.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
+    p.add_argument("--conv-memory-mib", type=Number(1, MAX_CONV_MEMORY_MIB, integer=True), metavar="N",
+                   help="scratch memory one convolution may hold, in MiB: larger batches are worked through in "
+                        "chunks that fit (default 1/16 of the free memory, 32 to 256 MiB on the host; docs/speed.md)")
+    p.add_argument("--threads", type=Number(1, MAX_THREADS, integer=True), metavar="N",
+                   help="worker threads for NumPy work (default one per core where the BLAS can be told to run "
+                        "single-threaded; 1: no threads; docs/speed.md)")
     return p
+
+
+def machine_settings(args):
+    """The ``run`` keywords of the options that change where and how fast a run computes, not what:
+    the backend, the convolution memory budget and the host threads."""
+    return {"backend_name": args.backend, "host_threads": args.threads,
+            "conv_memory_bytes": None if args.conv_memory_mib is None else args.conv_memory_mib * 2**20}
 
 
 def check_data(data):

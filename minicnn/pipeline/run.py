@@ -46,7 +46,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import __version__, backend
+from .. import __version__, backend, layers
 from ..errors import ConfigError
 from ..models import Model, normalize_config, to_spec
 from ..optim import make_optimizer
@@ -267,7 +267,8 @@ def _epochs(n):
 
 
 def run(plan, data=None, *, out_dir, checkpoint_dir=None, run_id=None, resume=False, overwrite=False,
-        backend_name=None, sizes=None, quiet=False, log=None, callbacks=(), trace=False):
+        backend_name=None, conv_memory_bytes=None, host_threads=None, sizes=None, quiet=False, log=None,
+        callbacks=(), trace=False):
     """Train and evaluate the run ``plan`` on ``data``; write its outputs to ``out_dir``; return a RunResult.
 
     data: "synthetic", a FER-2013 path, or None for $MINICNN_FER2013 (``sizes``
@@ -275,7 +276,10 @@ def run(plan, data=None, *, out_dir, checkpoint_dir=None, run_id=None, resume=Fa
     (default ``out_dir``). resume: False, True (``checkpoint_dir/last.npz``)
     or a checkpoint path (the run continues in its folder). overwrite: start
     afresh over an existing checkpoint.
-    backend_name: "numpy", "cupy" or "strict" (default: the current backend). log: a
+    backend_name: "numpy", "cupy" or "strict" (default: the current backend).
+    conv_memory_bytes, host_threads: ``minicnn.layers.set_conv_memory_budget``
+    and ``set_host_threads`` for this process, set before the memory pre-flight
+    (None: leave as they are); metrics.json's timing records what applied. log: a
     function taking one line of progress (default: silent). callbacks: more
     Trainer callbacks ``fn(trainer, record)`` after each epoch; one that calls
     ``trainer.request_stop(reason)`` ends the run like the time budget does
@@ -288,6 +292,10 @@ def run(plan, data=None, *, out_dir, checkpoint_dir=None, run_id=None, resume=Fa
     say = log or (lambda line: None)
     git = provenance.git_info()   # the code as it was when the run started
     xp = backend.set_backend(backend_name) if backend_name else backend.get_backend()
+    if conv_memory_bytes is not None:
+        layers.set_conv_memory_budget(conv_memory_bytes)
+    if host_threads is not None:
+        layers.set_host_threads(host_threads)
     checkpoint_dir = checkpoint_folder(out_dir, checkpoint_dir, resume)
     check_run(plan, out_dir, checkpoint_dir, resume, overwrite)     # before the locks create the folders
     with contextlib.ExitStack() as held:
@@ -351,7 +359,8 @@ def run_metrics(plan, trainer, reason, inputs, data_record, run_identity, run_id
         "history": history, "trainer": trainer.config,
         "timing": {"wall_time_s": time.perf_counter() - t0, "train_time_s": train_time,
                    "train_images": train_images, "images_per_s": train_images / max(train_time, 1e-9),
-                   "resumed": resumed},
+                   "resumed": resumed, "host_threads": layers.host_threads(model.xp),
+                   "conv_memory_bytes": layers.conv_memory_budget(model.xp)},
         "hardware": provenance.hardware(backend.backend_name(model.xp)), "backend": backend.backend_name(model.xp),
         "seed": plan["seed"], "git": git, "minicnn": __version__, "config": plan,
         "started_at": started.isoformat(timespec="seconds"),
