@@ -201,12 +201,8 @@ def check_memory(plan, model, data, sizes=None):
     n = most_train_images(data, plan["data_limits"], sizes)
     if n is not None and train["flips"] == "double":
         n *= 2
-    if n is None or n >= train["batch_size"]:
-        preflight.check_batch(model, train["batch_size"], optimizer=optimizer)
-    else:
-        preflight.check_batch(model, n, optimizer=optimizer,
-                              what=f"a training batch (the whole training set, smaller than --batch-size "
-                                   f"{train['batch_size']})")
+    preflight.check_batch(model, train["batch_size"] if n is None else min(n, train["batch_size"]),
+                          optimizer=optimizer)
 
 
 def make_trainer(plan, inputs, model, run_identity, checkpoint_dir, resume_from, xp, quiet):
