@@ -62,6 +62,8 @@ def _values(kind):
                    ("notes.txt/grid.png", BAD), ("", BAD)],
         "photo_out": [("boxes.png", OK), ("boxes.jpg", OK), ("boxes", BAD), ("empty", BAD),
                       ("notes.txt/a.png", BAD)],
+        "npz_out": [("copy.npz", OK), ("sub/copy.npz", OK), ("model.npz", ANY), ("copy.png", BAD), ("empty", BAD),
+                    ("notes.txt/copy.npz", BAD)],
         "checkpoint": [("model.npz", OK), ("missing.npz", BAD), ("empty", BAD), ("notes.txt", ANY)],
         "photo": [("photo.png", OK), ("missing.png", ANY), ("notes.txt", ANY)],
         "photo_in": [("photo.png", OK), ("missing.png", BAD), ("empty", BAD)],
@@ -104,6 +106,7 @@ TEXT_KINDS = {
     ("gradcheck", "targets"): "targets",
     ("check-backends", "kinds"): "kinds", ("check-backends", "backends"): "backends",
     ("trace", "model"): "model_or_checkpoint",
+    ("export", "checkpoint"): "checkpoint", ("export", "out"): "npz_out",
     ("data info", "path"): "data", ("data info", "cache_dir"): "out_folder",
     ("data samples", "out"): "figure", ("data samples", "data"): "data", ("data samples", "cache_dir"): "out_folder",
 }
@@ -119,7 +122,8 @@ BASES = {
     "sweep": {"sweep": "sweep.json", "--data": "synthetic", "--out": "out"},
     "gradcheck": {"--max-elements": "4"},
     "check-backends": {"--kinds": "relu"},
-    "trace": {"model": "c2k3-p4 | f4", "--batch": "2"},          # small even at the widest --width
+    "trace": {"model": "c2k3-p4 | f4", "--batch": "2"},
+    "export": {"checkpoint": "model.npz", "out": "copy.npz"},          # small even at the widest --width
     "data info": {"path": "synthetic"},
     "data samples": {"--out": "grid.png"},
 }

@@ -34,7 +34,9 @@ def _run(args):
         plan_run(dict(trial.config, seed=trial.seed), **options)
     if args.scheduler is not None and args.workers is not None:
         raise ConfigError("--workers sizes a local cluster; a cluster named by --scheduler has its own workers")
-    if args.scheduler is None:                         # on a cluster the data path is the workers'
+    if args.scheduler is not None:                     # on a cluster the data path is the workers'
+        check_path("--data", args.data)
+    else:
         check_data(args.data)
         if args.workers is not None and args.workers > (os.cpu_count() or 1):
             raise ConfigError(f"--workers {args.workers}: this machine has {os.cpu_count()} cores; a local "
