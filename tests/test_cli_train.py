@@ -66,13 +66,24 @@ def test_a_hybrid_trains_with_random_flips_and_the_hog_of_each_mirror_image(xp, 
     (["--model", "shallow-hog"], "did you mean 'shallow_hog'"),
     (["--model", "nothere.json"], "no such file"),
     (["--schedule", "sometimes"], "unknown schedule"),
-    (["--epochs", "0"], "epochs must be in"),
-    (["--recalibrate", "-1"], "recalibrate must be in"),
+    (["--schedule", '{"name": "step", "step_epochs": 3, "gamma": 2}'], "gamma must be in"),
 ])
 def test_user_mistakes_print_one_line_and_exit_1(tmp_path, capsys, args, message):
     assert main(["train", "--epochs", "1", "--out", str(tmp_path)] + TINY + args) == 1
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+    assert not (tmp_path / "last.npz").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--epochs", "0"], "argument --epochs: must be in [1, inf), got '0'"),
+    (["--recalibrate", "-1"], "argument --recalibrate: must be in [0, inf), got '-1'"),
+    (["--optimizer", "adamw"], "argument --optimizer: invalid choice: 'adamw'"),
+])
+def test_option_values_argparse_refuses_are_one_line_and_exit_2(tmp_path, capsys, args, message):
+    assert main(["train", "--epochs", "1", "--out", str(tmp_path)] + TINY + args) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "usage:" not in err
 
 
 def test_a_second_run_into_a_run_folder_is_refused(tmp_path, capsys):

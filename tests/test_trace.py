@@ -100,11 +100,13 @@ def test_cli_traces_a_hybrid_paper_model_with_side_features(capsys):
     assert "concat" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--batch", "0"], "--batch must be"),
-    (["c4k3x"], "expected a conv head"),
+@pytest.mark.parametrize("args, code, message", [
+    (["--batch", "0"], 2, "argument --batch: must be in [1, inf)"),
+    (["--backend", "tpu"], 2, "argument --backend: invalid choice"),
+    (["c4k3x"], 1, "expected a conv head"),
+    (["c8k3 | f16", "--batch", "1000000000"], 1, "the traced batch of 1000000000 images needs about"),
 ])
-def test_cli_mistakes_are_one_line(capsys, args, message):
-    assert main(["trace", *args]) == 1
+def test_cli_mistakes_are_one_line(capsys, args, code, message):
+    assert main(["trace", *args]) == code
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1

@@ -10,7 +10,9 @@ tolerance. See docs/gradcheck.md.
 """
 import argparse
 
+from .. import backend, registry
 from ..equivalence import CANDIDATES, check_backends
+from ..validate import ready, seed
 
 
 def _names(text):
@@ -18,7 +20,13 @@ def _names(text):
 
 
 def run(args):
-    table = check_backends(_names(args.kinds), _names(args.backends), seed=args.seed)
+    kinds, backends = _names(args.kinds), _names(args.backends)
+    for kind in kinds or ():
+        registry.get(kind)                   # an unknown kind: one line naming the known ones
+    for name in backends or ():
+        backend._module_for(name)            # an unknown or unusable backend: one line saying why
+    ready()
+    table = check_backends(kinds, backends, seed=args.seed)
     print(table)
     return 0 if table.passed else 1
 
@@ -31,5 +39,5 @@ def add_cli(subparsers):
     p.add_argument("--kinds", help="comma-separated layer kinds (default: every registered kind)")
     p.add_argument("--backends", help=f"comma-separated backends among {', '.join(CANDIDATES)} "
                                       "(default: every one that works here)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the cases' inputs and upstream gradients")
+    p.add_argument("--seed", type=seed, default=0, help="seed of the cases' inputs and upstream gradients")
     p.set_defaults(func=run)

@@ -14,8 +14,9 @@ best validation accuracy. The run id names the protocol (``full``, ``quick``,
 from pathlib import Path
 
 from ..pipeline.config import MODEL_NAMES, default_run_id, load_config
-from ..pipeline.run import run
-from .options import add_run_options, log_for, plan_from_args, print_summary
+from ..pipeline.run import check_run, run
+from ..validate import check_output_folder, check_path, folder_name, ready
+from .options import add_run_options, check_data, log_for, machine_settings, plan_from_args, print_summary
 
 
 def add_arguments(parser):
@@ -31,19 +32,25 @@ def add_arguments(parser):
     parser.add_argument("--out", default="results", help="results folder (default: results)")
     parser.add_argument("--checkpoints", default="checkpoints",
                         help="checkpoint folder, git-ignored (default: checkpoints)")
-    parser.add_argument("--run-id", default=None,
+    parser.add_argument("--run-id", type=folder_name, default=None,
                         help="name of the run (default: from the protocol, e.g. full, quick, reduced-e5-random)")
     return parser
 
 
 def run_experiment(args):
-    """Plan and run the experiment the arguments name; returns the pipeline's RunResult."""
+    """Check, plan and run the experiment the arguments name; returns the pipeline's RunResult."""
     plan = plan_from_args(load_config(args.model), args)
     run_id = args.run_id or default_run_id(plan)
+    data = check_data(args.data)
     name = f"{plan['name']}-{run_id}"
-    checkpoint_dir = Path(args.checkpoints) / name
-    result = run(plan, args.data, out_dir=Path(args.out) / name, checkpoint_dir=checkpoint_dir, run_id=run_id,
-                 resume=args.resume, backend_name=args.backend, quiet=args.quiet, log=log_for(args, f"[{name}] "))
+    out_dir, checkpoint_dir = (check_path(option, folder) / name for option, folder in
+                               (("--out", args.out), ("--checkpoints", args.checkpoints)))
+    check_run(plan, out_dir, checkpoint_dir, resume=args.resume)
+    out_dir, checkpoint_dir = (check_output_folder(option, folder) for option, folder in
+                               (("--out", out_dir), ("--checkpoints", checkpoint_dir)))
+    ready()
+    result = run(plan, data, out_dir=out_dir, checkpoint_dir=checkpoint_dir, run_id=run_id,
+                 resume=args.resume, **machine_settings(args), quiet=args.quiet, log=log_for(args, f"[{name}] "))
     if not args.quiet:
         print_summary(result, checkpoint_dir)
     return result

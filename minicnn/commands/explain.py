@@ -22,7 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from ..apps.explain import dream_figures, run_checkpoints
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
+from ..validate import (check_input_file, check_output_folder, check_path, nonnegative_int, positive_int, ready,
+                        seed)
+from .options import check_data
 
 PARTS = ("filters", "activations", "saliency", "gradcam", "dream", "epochs")
 
@@ -46,16 +49,23 @@ def explain(args):
 
     parts = [p.strip() for p in args.what.split(",") if p.strip()]
     unknown = sorted(set(parts) - set(PARTS))
-    if unknown:
-        raise ConfigError(f"--what {','.join(unknown)}: choose from {','.join(PARTS)}")
+    if unknown or not parts:
+        raise ConfigError(f"--what {','.join(unknown) or repr(args.what)}: choose from {','.join(PARTS)}")
+    check_input_file("checkpoint", args.model)
+    check_data(args.data)
+    if args.photo is not None:
+        check_input_file("--photo", args.photo)
+    if args.run_dir is not None and not check_path("--run-dir", args.run_dir).is_dir():
+        raise DataError(f"--run-dir {args.run_dir}: no such folder")
+    out = check_output_folder("--out", args.out)
+    ready()
     clf = Classifier.load(args.model)
     if args.layer:
         gradcam.check_spatial(clf.model, args.layer)
     test = load_eval_data(args.data).test
-    if args.max_images and len(test) > args.max_images:
+    if len(test) > args.max_images:
         test = test.subset(args.max_images, seed=args.seed)
     face, face_label = _face(args, clf, test)
-    out = Path(args.out)
     written = []
 
     def save(fig, name):
@@ -111,12 +121,12 @@ def add_cli(subparsers):
     p.add_argument("--what", default=",".join(PARTS), help=f"comma-separated parts (default all: {','.join(PARTS)})")
     p.add_argument("--out", default="explain", help="output folder (default ./explain)")
     p.add_argument("--layer", help="layer for Grad-CAM and the layer dream (default: the last conv block's ReLU)")
-    p.add_argument("--face", type=int, default=0, help="test image index for the single-face figures (default 0)")
+    p.add_argument("--face", type=nonnegative_int, default=0, help="test image index for the single-face figures (default 0)")
     p.add_argument("--photo", help="use the first face found in this photo instead of a test image")
     p.add_argument("--run-dir", help="folder of one run's per-epoch checkpoints (default: MODEL's folder)")
-    p.add_argument("--per-class", type=int, default=3, help="right and wrong test faces per class figure (default 3)")
-    p.add_argument("--max-images", type=int, default=2000,
+    p.add_argument("--per-class", type=positive_int, default=3, help="right and wrong test faces per class figure (default 3)")
+    p.add_argument("--max-images", type=positive_int, default=2000,
                    help="test images searched for the per-class figures (stratified subset; default 2000)")
-    p.add_argument("--dream-steps", type=int, default=30, help="gradient-ascent steps per octave (default 30)")
-    p.add_argument("--seed", type=int, default=0, help="seed for example picks and dreams (default 0)")
+    p.add_argument("--dream-steps", type=positive_int, default=30, help="gradient-ascent steps per octave (default 30)")
+    p.add_argument("--seed", type=seed, default=0, help="seed for example picks and dreams (default 0)")
     p.set_defaults(func=explain)

@@ -12,11 +12,13 @@ Prints one table per case; the exit status is 1 if any case fails.
 """
 import argparse
 import importlib
+import inspect
 import sys
 
 from ..backend import NAMES, get_backend, set_backend
 from ..errors import ConfigError
 from ..gradcheck import GradcheckCase
+from ..validate import positive_int, positive_number, ready, seed
 
 
 def load_target(target):
@@ -35,6 +37,11 @@ def load_target(target):
         raise ConfigError(f"gradcheck target {target!r}: module {module_name} has no {attr!r}")
     found = getattr(module, attr)
     if callable(found) and not _is_case(found):
+        try:
+            inspect.signature(found).bind()
+        except (TypeError, ValueError):
+            raise ConfigError(f"gradcheck target {target!r}: {attr} takes arguments; name a case, a list of "
+                              "cases, or a function of no arguments that returns them") from None
         found = found()
     items = found if isinstance(found, (list, tuple)) else [found]
     return [_as_case(item, f"{target}[{i}]" if len(items) > 1 else target) for i, item in enumerate(items)]
@@ -66,6 +73,7 @@ def run(args):
     else:
         from ..registry import builtin_cases
         cases = builtin_cases(args.seed)
+    ready()
     failed = []
     for case in cases:
         report = case.run(xp, seed=args.seed, max_elements=args.max_elements, tol=args.tol)
@@ -87,8 +95,8 @@ def add_cli(subparsers):
     p.add_argument("targets", nargs="*", metavar="TARGET",
                    help="module:attribute of a GradcheckCase (default: every built-in layer)")
     p.add_argument("--backend", choices=NAMES, help="array backend (default: MINICNN_BACKEND)")
-    p.add_argument("--max-elements", type=int, default=None,
+    p.add_argument("--max-elements", type=positive_int, default=None,
                    help="check a random subset of at most this many elements per array")
-    p.add_argument("--tol", type=float, default=None, help="relative-error threshold (default: per case, 1e-7)")
-    p.add_argument("--seed", type=int, default=0, help="seed of inputs, upstream gradients and subsets")
+    p.add_argument("--tol", type=positive_number, default=None, help="relative-error threshold (default: per case, 1e-7)")
+    p.add_argument("--seed", type=seed, default=0, help="seed of inputs, upstream gradients and subsets")
     p.set_defaults(func=run)

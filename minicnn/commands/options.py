@@ -5,16 +5,23 @@ Each front end adds these to its parser, turns them into a run plan with
 same option means the same thing, with the same default, everywhere.
 """
 from .. import backend
-from ..data import CLASS_NAMES
+from ..data import CLASS_NAMES, SYNTHETIC, resolve_source
 from ..pipeline.config import FLIP_MODES, QUICK, plan_run
 from ..pipeline.outputs import pct
+from ..validate import Number, nonnegative_int, positive_int, positive_number, seed
+
+MAX_CONV_MEMORY_MIB = 2**20
+"""Largest --conv-memory-mib: 1 TiB of convolution scratch, beyond any machine's memory."""
+MAX_THREADS = 256
+"""Largest --threads: more worker threads than any host has cores."""
 
 
 def add_run_options(p):
-    """--epochs, --subset, --flips, --quick, --recalibrate, --time-budget, --seed, --backend, --quiet."""
-    p.add_argument("--epochs", type=int, help="train this many epochs (default the paper's: shallow 30, deep 35; "
+    """--epochs, --subset, --flips, --quick, --recalibrate, --time-budget, --seed, --backend, --quiet,
+    --conv-memory-mib, --threads."""
+    p.add_argument("--epochs", type=positive_int, help="train this many epochs (default the paper's: shallow 30, deep 35; "
                                               "fewer makes a REDUCED run)")
-    p.add_argument("--subset", type=int, help="train on a stratified subset of N training images (REDUCED)")
+    p.add_argument("--subset", type=positive_int, help="train on a stratified subset of N training images (REDUCED)")
     p.add_argument("--flips", choices=FLIP_MODES,
                    help="mirror images: random (default, the paper's protocol): each training image mirrored "
                         "with probability 1/2, drawn per epoch; double: each epoch over the images and all "
@@ -22,18 +29,39 @@ def add_run_options(p):
     p.add_argument("--quick", action="store_true",
                    help=f"smoke run: {QUICK['train']}/{QUICK['val']}/{QUICK['test']} train/val/test images, "
                         f"{QUICK['epochs']} epoch (never a result to report)")
-    p.add_argument("--recalibrate", type=int, metavar="N",
+    p.add_argument("--recalibrate", type=nonnegative_int, metavar="N",
                    help="re-estimate batch-norm statistics from N training images with dropout off after "
                         "every epoch (0: off; default: 4096 when a dropout feeds a batch norm)")
-    p.add_argument("--time-budget", type=float, metavar="SECONDS",
+    p.add_argument("--time-budget", type=positive_number, metavar="SECONDS",
                    help="stop training cleanly (checkpoint saved) once SECONDS of wall time have passed; the "
                         "best epoch so far is evaluated and the run is reported REDUCED")
-    p.add_argument("--seed", type=int, help="one seed for init, shuffling, flips, dropout, augmentation "
-                                            "(default the config's: 0)")
+    p.add_argument("--seed", type=seed, help="one seed for init, shuffling, flips, dropout, augmentation "
+                                             "(0 to 2**32-1; default the config's: 0)")
     p.add_argument("--backend", choices=backend.NAMES,
                    help="array backend (default: the current one, $MINICNN_BACKEND or numpy)")
     p.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
+    p.add_argument("--conv-memory-mib", type=Number(1, MAX_CONV_MEMORY_MIB, integer=True), metavar="N",
+                   help="scratch memory one convolution may hold, in MiB: larger batches are worked through in "
+                        "chunks that fit (default 1/16 of the free memory, 32 to 256 MiB on the host; docs/speed.md)")
+    p.add_argument("--threads", type=Number(1, MAX_THREADS, integer=True), metavar="N",
+                   help="worker threads for NumPy work (default one per core where the BLAS can be told to run "
+                        "single-threaded; 1: no threads; docs/speed.md)")
     return p
+
+
+def machine_settings(args):
+    """The ``run`` keywords of the options that change where and how fast a run computes, not what:
+    the backend, the convolution memory budget and the host threads."""
+    return {"backend_name": args.backend, "host_threads": args.threads,
+            "conv_memory_bytes": None if args.conv_memory_mib is None else args.conv_memory_mib * 2**20}
+
+
+def check_data(data):
+    """``--data`` after checking it names data that exists: "synthetic", a FER-2013 path, or None for
+    $MINICNN_FER2013 (DataError, one line, otherwise; nothing is read yet)."""
+    if data != SYNTHETIC:
+        resolve_source(data)
+    return data
 
 
 def plan_from_args(config, args, reference=None):

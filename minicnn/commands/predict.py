@@ -10,15 +10,19 @@ import json
 import sys
 
 from ..apps.predict import annotation_path, format_table, predict_photo, to_json
-from ..errors import ConfigError, MiniCNNError
+from ..errors import MiniCNNError
+from ..validate import Number, check_input_file, check_output_file, fraction, nonnegative_int, positive_int, ready
 
 
 def run(args):
     from ..apps.inference import Classifier
-    from ..viz.annotate import annotate
+    from ..viz.annotate import IMAGE_SUFFIXES, annotate
 
-    if args.top < 1:
-        raise ConfigError(f"--top {args.top}: list at least 1 emotion per face")
+    check_input_file("checkpoint", args.model)
+    if args.annotate is not None:
+        for photo in args.photos:
+            check_output_file("--annotate", annotation_path(args.annotate, photo, len(args.photos)), IMAGE_SUFFIXES)
+    ready()
     clf = Classifier.load(args.model)
     k = min(args.top, len(clf.class_names))
     results, errors = [], []
@@ -50,16 +54,16 @@ def add_cli(subparsers):
                     "apply the model's preprocessing and print each face's most probable emotions.")
     p.add_argument("model", help="a minicnn checkpoint (.npz) written by `minicnn train`")
     p.add_argument("photos", nargs="+", help="image files (JPEG, PNG, ...)")
-    p.add_argument("--top", type=int, default=3, help="emotions listed per face (default 3)")
+    p.add_argument("--top", type=positive_int, default=3, help="emotions listed per face (default 3)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--annotate", metavar="OUT.png",
                    help="write the photo with boxes and labels here (several photos: OUT_<photo>.png)")
     p.add_argument("--no-detect", action="store_true", help="treat the whole image as one face")
-    p.add_argument("--min-face", type=float, default=0.1,
+    p.add_argument("--min-face", type=fraction, default=0.1,
                    help="smallest face as a fraction of the photo's shorter side (default 0.1; "
                         "lower it for group photos)")
-    p.add_argument("--min-neighbors", type=int, default=8,
+    p.add_argument("--min-neighbors", type=nonnegative_int, default=8,
                    help="cascade hits a face needs: higher means fewer false faces (default 8)")
-    p.add_argument("--margin", type=float, default=0.15,
-                   help="crop margin around a found face, as a fraction of its size (default 0.15)")
+    p.add_argument("--margin", type=Number(0, 1), default=0.15,
+                   help="crop margin around a found face, as a fraction of its size, 0 to 1 (default 0.15)")
     p.set_defaults(func=run)

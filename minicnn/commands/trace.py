@@ -19,13 +19,13 @@ import numpy as np
 
 from .. import backend
 from ..data.synthetic import make_faces
-from ..features.hog import hog_dim
-from ..models import Model, scale_width
-from ..pipeline.run import model_config
+from ..models import scale_width
+from ..pipeline.run import build_model, plan_hog_dim
 from ..trace import trace_step
+from ..training import preflight
 from ..training.checkpoint import load_checkpoint
-from ..validate import check_int
-from .train import base_config
+from ..validate import Number, nonnegative_int, positive_int, ready, seed
+from .train import MAX_WIDTH, base_config
 
 
 def build(text, width=1.0, seed=0):
@@ -34,7 +34,7 @@ def build(text, width=1.0, seed=0):
         return load_checkpoint(text, xp=backend.get_backend())[0]
     config, _ = base_config(text)
     plan = dict(config, seed=seed, model=scale_width(config["model"], width))
-    return Model(model_config(plan, hog_dim(**config["hog"]) if config["hog"] else None))
+    return build_model(plan, plan_hog_dim(config), backend.get_backend())
 
 
 def example_batch(model, n, seed=0):
@@ -54,11 +54,11 @@ def example_batch(model, n, seed=0):
 def run(args):
     if args.backend:
         backend.set_backend(args.backend)
-    batch = check_int("minicnn trace", "--batch", args.batch)
-    warmup = check_int("minicnn trace", "--warmup", args.warmup, minimum=0)
     model = build(args.model, args.width, args.seed)
-    X, y = example_batch(model, batch, args.seed)
-    print(trace_step(model, X, y, warmup=warmup))
+    preflight.check_batch(model, args.batch, what="the traced batch")
+    ready()
+    X, y = example_batch(model, args.batch, args.seed)
+    print(trace_step(model, X, y, warmup=args.warmup))
     return 0
 
 
@@ -69,10 +69,11 @@ def add_cli(subparsers):
         epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model", nargs="?", default="shallow", metavar="MODEL_OR_SPEC",
                    help="shallow (default), deep, shallow_hog, deep_hog, CONFIG.json, CHECKPOINT.npz or a spec")
-    p.add_argument("--batch", type=int, default=32, help="examples in the traced step (default 32)")
-    p.add_argument("--width", type=float, default=1.0, help="scale the paper model's filters and units")
-    p.add_argument("--warmup", type=int, default=1, help="untimed steps before the traced one (default 1)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the model's initialization and of the batch")
-    p.add_argument("--backend", help="array backend: numpy, cupy, or another that minicnn.backend offers "
-                                     "(default $MINICNN_BACKEND or numpy)")
+    p.add_argument("--batch", type=positive_int, default=32, help="examples in the traced step (default 32)")
+    p.add_argument("--width", type=Number(0, MAX_WIDTH, low_open=True), default=1.0,
+                   help=f"scale the paper model's filters and units, up to {MAX_WIDTH}")
+    p.add_argument("--warmup", type=nonnegative_int, default=1, help="untimed steps before the traced one (default 1)")
+    p.add_argument("--seed", type=seed, default=0, help="seed of the model's initialization and of the batch")
+    p.add_argument("--backend", choices=backend.NAMES,
+                   help="array backend (default $MINICNN_BACKEND or numpy)")
     p.set_defaults(func=run)

@@ -125,16 +125,25 @@ def parse_dimension(path, spec):
     return Dimension(path, kind, low=low, high=high, num=num)
 
 
+MAX_TRIALS = 1000
+"""Most trials one sweep may plan: each is a training run, and all are planned (and checked) before the first."""
+
+
 def grid_points(dims):
     """Every combination of the dimensions' grid values: a list of {path: value}."""
     axes = [d.grid() for d in dims]
+    count = math.prod(len(axis) for axis in axes)
+    if count > MAX_TRIALS:
+        raise ConfigError(f"the grid has {count} combinations, more than the {MAX_TRIALS} trials a sweep may "
+                          "run: use fewer values, or a random search")
     return [dict(zip((d.path for d in dims), combo)) for combo in itertools.product(*axes)]
 
 
 def random_points(dims, n, seed):
     """``n`` random points; point k is drawn from ``default_rng([seed, k])``."""
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise ConfigError(f"a random search needs a positive trial count (\"trials\" or --trials), got {n!r}")
+    if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_TRIALS:
+        raise ConfigError(f"a random search needs a trial count from 1 to {MAX_TRIALS} (\"trials\" or --trials), "
+                          f"got {n!r}")
     points = []
     for k in range(n):
         rng = np.random.default_rng([seed, k])

@@ -42,6 +42,7 @@ from pathlib import Path
 
 from .. import backend
 from ..errors import ResourceError
+from ..layers import conv_memory_budget
 
 SAFETY = 0.8
 """Fraction of the available memory a step may plan to use."""
@@ -75,6 +76,7 @@ _probing = threading.Lock()     # tracemalloc is process-wide: one measurement a
 def footprint(model, train=True, optimizer=None):
     """The measured ``Footprint`` of a training step (with ``optimizer``) or of an evaluation pass."""
     key = (json.dumps(model.config, sort_keys=True), backend.backend_name(model.xp), str(model.dtype), bool(train),
+           conv_memory_budget(model.xp),         # chunked convolutions hold less at a smaller budget
            None if optimizer is None or not train else
            (optimizer.name, tuple((h, getattr(optimizer, h)) for h in optimizer.hyper)))
     with _probing:

@@ -280,7 +280,8 @@ class Trainer:
                         if self.out_dir:
                             path = self._save("last.npz")
                             print(f"saved {path} (epoch {self.epoch + 1}, minibatch {self.iteration}); "
-                                  "resume with Trainer.resume or `minicnn train --resume`", flush=True)
+                                  "resume with the command that started it plus --resume (`minicnn train --resume "
+                                  f"{path}`, `minicnn experiment MODEL --resume`) or Trainer.resume", flush=True)
                         else:
                             print("interrupted; no out_dir was given, so nothing was saved", flush=True)
                         raise KeyboardInterrupt

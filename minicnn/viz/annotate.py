@@ -6,6 +6,8 @@ import numpy as np
 from ..backend import to_numpy
 
 BOX_COLOURS = ((230, 57, 70), (29, 120, 230), (46, 160, 67), (244, 162, 38), (142, 68, 173))
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+"""File endings an annotated photo can be written as (the format follows the ending)."""
 
 
 def annotate(rgb, boxes, labels, path):
