@@ -81,6 +81,21 @@ def test_memory_budget_chunks_change_results_only_by_rounding(xp, rng):
         np.testing.assert_allclose(to_numpy(got), to_numpy(want), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype, tolerance", [(np.float64, 1e-12), (np.float32, 2e-5)])
+def test_host_chunks_of_few_tiles_give_the_reference_result(monkeypatch, xp, rng, dtype, tolerance):
+    # On NumPy a chunk holds at most HOST_CHUNK_TILES tiles (at least one image): here 2 images of
+    # 3 x 3 F(4x4) tiles, so chunks of 2 and 1 images, whose kept tiles backward must find again.
+    monkeypatch.setattr(conv, "HOST_CHUNK_TILES", 18)
+    x, w, b = (xp.asarray(rng.standard_normal(s).astype(dtype)) for s in ((3, 16, 9, 10), (5, 16, 3, 3), (5,)))
+    dout = xp.asarray(rng.standard_normal((3, 5, 9, 10)).astype(dtype))
+    out, cache = conv_forward(x, w, b, 1, 1, method="winograd")
+    assert cache[-1] == (2 if xp is np else 3) and cache[5] is not None     # tiles kept
+    ref, ref_cache = conv_forward(x, w, b, 1, 1, method="im2col")
+    for got, want in zip((out, *conv_backward(dout, cache)), (ref, *conv_backward(dout, ref_cache))):
+        assert to_numpy(got).dtype == dtype
+        np.testing.assert_allclose(to_numpy(got), to_numpy(want), rtol=tolerance, atol=tolerance * 10)
+
+
 def test_conv_method_uses_winograd_only_on_numpy_for_stride_1_with_enough_channels(xp):
     host = np
     assert conv_method(host, (8, 32, 12, 12), (64, 32, 3, 3), 1) == "winograd"

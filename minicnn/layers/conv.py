@@ -30,6 +30,10 @@ WINOGRAD_TILES = (2, 4)
 WINOGRAD_MIN_CHANNELS = 16
 # Scratch per chunk on NumPy: small enough to stay in the caches, big enough for fast matrix products.
 HOST_CHUNK_BYTES = 32 * MIB
+# Winograd tiles per chunk on NumPy, at most (but at least one image): measured, the
+# a*a products of about 144 tile rows run near the BLAS rate in one core's cache and
+# twice as fast as 576 (docs/speed.md); small images still get many to a chunk.
+HOST_CHUNK_TILES = 144
 
 
 def _pad_channels_first(x, pad):
@@ -182,14 +186,14 @@ def conv_forward(x, w, b, stride=1, pad=0, memory_budget=None, method=None):
     out = xp.empty((n, f, ho, wo), dtype=x.dtype)
     if _checked_method(method, xp, x.shape, w.shape, stride) == "winograd":
         m = winograd_tile(kh, x.shape[2], x.shape[3], pad)
-        step = _images_per_chunk(xp, n, _winograd_bytes_per_image(x, w, pad, m), memory_budget)
-        u = filter_transform(w, m)
+        th, tw, _, _ = tile_grid(x.shape[2], x.shape[3], kh, m, pad)
+        step = _images_per_chunk(xp, n, _winograd_bytes_per_image(x, w, pad, m), memory_budget,
+                                 max(1, HOST_CHUNK_TILES // (th * tw)))
+        ut = filter_transform(w, m, channels_last=True)
         tiles = _tiles_to_keep(xp, x, w, pad, m, memory_budget)
-        t = tiles is not None and tiles.shape[1] // n               # tiles per image
 
         def forward(lo, hi, _):
-            kept = None if tiles is None else tiles[:, lo * t:hi * t]
-            winograd_forward_chunk(x[lo:hi], u, b, pad, m, kh, out[lo:hi], kept)
+            winograd_forward_chunk(x[lo:hi], ut, b, pad, m, kh, out[lo:hi], _kept_tiles(tiles, lo, hi))
         run_chunks(forward, n, step, xp)
         return out, ("winograd", x if tiles is None else None, w, pad, m, tiles, x.shape, step)
     step = _images_per_chunk(xp, n, x.dtype.itemsize * ho * wo * 2 * (c * kh * kw + f), memory_budget)
@@ -224,13 +228,9 @@ def conv_backward(dout, cache):
     f, _, kh, kw = w.shape
     if kind == "winograd":
         u = filter_transform(w, m)
-        per_image = None if tiles is None else tiles.shape[1] // x_shape[0]
 
         def chunk_gradient(lo, hi, dw_sum):
-            if tiles is None:
-                v = input_tiles(x[lo:hi], kh, m, pad)
-            else:
-                v = tiles[:, lo * per_image:hi * per_image]
+            v = input_tiles(x[lo:hi], kh, m, pad) if tiles is None else _kept_tiles(tiles, lo, hi)
             dx = winograd_backward_chunk(dout[lo:hi], v, (hi - lo, *x_shape[1:]), u, pad, m, kh, dw_sum)
             return dx, dout[lo:hi].sum(axis=(0, 2, 3))
         dw_shape = u.shape                                  # summed in the Winograd domain
@@ -259,19 +259,21 @@ def _im2col_backward_chunk(dout, x, w, stride, pad, dw_sum):
     return dx, db
 
 
-def _images_per_chunk(xp, n, bytes_per_image, memory_budget):
+def _images_per_chunk(xp, n, bytes_per_image, memory_budget, host_images=None):
     """Images per chunk of the batch.
 
     Each worker thread's chunk stays within its share of the budget and, on
-    NumPy, within HOST_CHUNK_BYTES (cache-sized work is faster). Work larger
-    than one such chunk is cut into at least one chunk per worker; smaller
-    work runs as one chunk (threads would cost more than they save).
+    NumPy, within HOST_CHUNK_BYTES and ``host_images`` images (cache-sized
+    work is faster). Work larger than one such chunk is cut into at least one
+    chunk per worker; smaller work runs as one chunk (threads would cost more
+    than they save).
     """
     count = host_threads(xp)
     budget = conv_memory_budget(xp, memory_budget)
-    if not is_host(xp) or n * bytes_per_image <= min(budget, HOST_CHUNK_BYTES):
+    host_images = n if host_images is None else host_images
+    if not is_host(xp) or (n * bytes_per_image <= min(budget, HOST_CHUNK_BYTES) and n <= host_images):
         return images_per_chunk(n, bytes_per_image, budget)
-    step = images_per_chunk(n, bytes_per_image, min(budget // count, HOST_CHUNK_BYTES))
+    step = min(host_images, images_per_chunk(n, bytes_per_image, min(budget // count, HOST_CHUNK_BYTES)))
     return min(step, -(-n // count))
 
 
@@ -298,15 +300,25 @@ def winograd_tile(r, h, w, pad):
 
 
 def _tiles_to_keep(xp, x, w, pad, m, memory_budget):
-    """An empty (a*a, N*tiles, C) array to keep the transformed input tiles in for backward, if they
-    fit half the memory budget (backward then skips recomputing them), else None."""
+    """An empty (N, a*a, tiles, C) array to keep the transformed input tiles in for backward, if they
+    fit half the memory budget (backward then skips recomputing them), else None; see ``_kept_tiles``."""
     n, c, h, wd = x.shape
     a = m + w.shape[2] - 1
     th, tw, _, _ = tile_grid(h, wd, w.shape[2], m, pad)
     nbytes = a * a * n * th * tw * c * x.dtype.itemsize
     if nbytes > conv_memory_budget(xp, memory_budget) // 2:
         return None
-    return xp.empty((a * a, n * th * tw, c), dtype=x.dtype)
+    return xp.empty((n, a * a, th * tw, c), dtype=x.dtype)
+
+
+def _kept_tiles(tiles, lo, hi):
+    """The (a*a, tiles of the chunk, C) array of chunk [lo, hi) in ``_tiles_to_keep``'s array (None: not kept).
+    Chunk by chunk, not image by image: rows lo..hi hold the chunk's array as the products use it (no
+    copy into place), so backward must cut the batch into the same chunks (it does: ``step``)."""
+    if tiles is None:
+        return None
+    chunk = tiles[lo:hi]
+    return chunk.reshape(chunk.shape[1], -1, chunk.shape[3])
 
 
 def _winograd_bytes_per_image(x, w, pad, m):

@@ -37,11 +37,16 @@ steps in reverse order (their adjoints):
     input tiles.
 
 Layout: tiles are cut from a zero-padded channels-last copy (N, H, W, C) of
-the input, so every copy and product runs over contiguous channel vectors;
-each 2-D transform is one matrix product with a Kronecker matrix
-(``_transform``). ``conv`` runs the batch in chunks of images sized by a
-memory budget, on every core; the result does not depend on the chunking
-beyond float rounding of the dw sum. Stride 1, square kernels.
+the input, so every copy and product runs over contiguous channel vectors.
+The input transform is separable and runs on whole image rows first (rows
+shared by two tiles are transformed once), then on the columns of the cut
+tiles; its adjoint adds the gradients back the same way. The output
+transform runs columns then rows; the filter transform and the gradient of
+the output transform are one matrix product each with a Kronecker matrix
+(``_transform``). Tile positions are numbered column-major, xi = j*a + i.
+``conv`` runs the batch in chunks of images sized by a memory budget, on
+every core; the result does not depend on the chunking beyond float
+rounding of the dw sum. Stride 1, square kernels.
 """
 from fractions import Fraction
 from functools import lru_cache
@@ -99,11 +104,11 @@ def winograd_matrices(m, r):
     return tuple(np.array(mat, dtype=np.float64) for mat in (at, g, bt))
 
 
-def _transform(mat, t, out=None):
-    """mat (p, a) applied to both axes of every a x a tile: t (a*a, K) -> (p*p, K),
-    out[(u, v)] = sum_ij mat[u, i] mat[v, j] t[(i, j)], as one matrix product with kron(mat, mat)."""
-    xp = xp_of(t)
-    return xp.matmul(xp.kron(mat, mat), t, out=out)
+def _transform(kron, t, out=None):
+    """A matrix mat (p, a) applied to both axes of every a x a tile: t (a*a, K) -> (p*p, K),
+    out[(u, v)] = sum_ij mat[u, i] mat[v, j] t[(i, j)], as one matrix product with kron = kron(mat, mat)
+    (``_matrices(..., kron=True)``)."""
+    return xp_of(t).matmul(kron, t, out=out)
 
 
 def tile_grid(h, w, r, m, pad):
@@ -112,25 +117,44 @@ def tile_grid(h, w, r, m, pad):
     return th, tw, th * m + r - 1, tw * m + r - 1
 
 
-def _matrices(xp, dtype, m, r):
-    return tuple(xp.asarray(mat, dtype=dtype) for mat in winograd_matrices(m, r))
+@lru_cache(maxsize=None)
+def _host_matrices(m, r, dtype):
+    mats = winograd_matrices(m, r)
+    return tuple(mat.astype(dtype) for mat in mats + tuple(np.kron(mat, mat) for mat in mats))
 
 
-def _tiles(x_pad, a, m, th, tw):
-    """The overlapping a x a tiles of a channels-last grid, no copy:
-    x_pad (N, H_pad, W_pad, C) -> view (a, a, N, th, tw, C), view[i, j, n, ty, tx] = x_pad[n, ty*m + i, tx*m + j]."""
-    sn, sh, sw, sc = x_pad.strides
-    n, c = x_pad.shape[0], x_pad.shape[3]
-    return strided_view(x_pad, (a, a, n, th, tw, c), (sh, sw, sn, sh * m, sw * m, sc))
+def _matrices(xp, dtype, m, r, kron=False):
+    """(A^T, G, B^T) of F(m, r) in ``dtype`` on backend xp, or their Kronecker squares kron(M, M) with
+    ``kron``; built once per dtype (a chunk of one image is too small to rebuild them each time)."""
+    mats = _host_matrices(m, r, np.dtype(dtype))
+    return tuple(xp.asarray(mat) for mat in (mats[3:] if kron else mats[:3]))
+
+
+def _row_windows(x_pad, a, m, th):
+    """The a rows of every tile row, no copy: x_pad (N, H_pad, K) -> view (N, th, a, K),
+    view[n, ty, i] = x_pad[n, ty*m + i]."""
+    sn, sh, sk = x_pad.strides
+    return strided_view(x_pad, (x_pad.shape[0], th, a, x_pad.shape[2]), (sn, sh * m, sh, sk))
+
+
+def _column_windows(e, a, m, tw):
+    """The a columns of every tile, no copy: e (N, th, a, W_pad, C) -> view (a, a, N, th, tw, C),
+    view[j, i, n, ty, tx] = e[n, ty, i, tx*m + j]."""
+    sn, sy, si, sx, sc = e.strides
+    n, th, _, _, c = e.shape
+    return strided_view(e, (a, a, n, th, tw, c), (sx, si, sn, sy, sx * m, sc))
 
 
 def input_tiles(x, r, m, pad, out=None):
-    """B^T d B of every input tile: x (N, C, H, W) -> V (a*a, N*th*tw, C), written into ``out`` if given.
+    """B^T d B of every input tile d: x (N, C, H, W) -> V (a*a, N*th*tw, C), written into ``out`` if given.
 
     x is zero-padded channels-last (N, H_pad, W_pad, C) to cover th x tw tiles
     (pad at the top and left, at least pad at the bottom and right); tile
-    (ty, tx) is x_pad[:, ty*m : ty*m + a, tx*m : tx*m + a]. Channels last
-    keeps every copy and product running over contiguous channel vectors.
+    (ty, tx) is x_pad[:, ty*m : ty*m + a, tx*m : tx*m + a]. The transform is
+    separable and runs rows first, on whole padded image rows before the tiles
+    are cut (tiles overlap by r - 1 rows: no row is transformed twice), then
+    columns on the cut tiles. Tile positions are column-major, xi = j*a + i
+    (column j, row i), as in ``filter_transform``.
     """
     xp = xp_of(x)
     n, c, h, w = x.shape
@@ -139,67 +163,93 @@ def input_tiles(x, r, m, pad, out=None):
     th, tw, hp, wp = tile_grid(h, w, r, m, pad)
     x_pad = xp.zeros((n, hp, wp, c), dtype=x.dtype)
     x_pad[:, pad:pad + h, pad:pad + w] = x.transpose(0, 2, 3, 1)
-    d = xp.ascontiguousarray(_tiles(x_pad, a, m, th, tw)).reshape(a * a, -1)
-    v = _transform(bt, d, None if out is None else out.reshape(a * a, -1))
+    e = xp.matmul(bt, _row_windows(x_pad.reshape(n, hp, wp * c), a, m, th))          # (N, th, a, W_pad*C)
+    d = xp.ascontiguousarray(_column_windows(e.reshape(n, th, a, wp, c), a, m, tw))  # (a, a, N, th, tw, C)
+    v = xp.matmul(bt, d.reshape(a, -1), out=None if out is None else out.reshape(a, -1))
     return v.reshape(a * a, n * th * tw, c)
 
 
-def filter_transform(w, m):
-    """U = G w G^T for every filter and channel: w (F, C, r, r) -> (a*a, F, C)."""
+def filter_transform(w, m, channels_last=False):
+    """U = G w G^T for every filter and channel: w (F, C, r, r) -> (a*a, F, C), or (a*a, C, F)
+    with ``channels_last``; tile positions column-major (xi = j*a + i), as in ``input_tiles``."""
+    xp = xp_of(w)
     f, c, r, _ = w.shape
-    _, g, _ = _matrices(xp_of(w), w.dtype, m, r)
-    return _transform(g, w.reshape(f * c, r * r).T).reshape(-1, f, c)
+    _, kron_g, _ = _matrices(xp, w.dtype, m, r, kron=True)
+    u = _transform(kron_g, w.transpose(0, 1, 3, 2).reshape(f * c, r * r).T).reshape(-1, f, c)
+    return xp.ascontiguousarray(u.transpose(0, 2, 1)) if channels_last else u
 
 
-def winograd_forward_chunk(x, u, b, pad, m, r, out, tiles=None):
-    """out (N, F, H', W') = conv(x, w) + b for one chunk of images, U = ``filter_transform(w, m)``;
+def winograd_forward_chunk(x, ut, b, pad, m, r, out, tiles=None):
+    """out (N, F, H', W') = conv(x, w) + b for one chunk of images, ut = ``filter_transform(w, m, True)``;
     the transformed input tiles V go into ``tiles`` (a*a, T, C) if given, to keep for backward."""
     xp = xp_of(x)
     n = x.shape[0]
-    f = u.shape[1]
+    f = ut.shape[2]
+    a = m + r - 1
     at, _, _ = _matrices(xp, x.dtype, m, r)
     th, tw, _, _ = tile_grid(x.shape[2], x.shape[3], r, m, pad)
     ho, wo = out.shape[2:]
-    prod = xp.matmul(input_tiles(x, r, m, pad, tiles), u.transpose(0, 2, 1))  # M: (a*a, T, F)
-    y = _transform(at, prod.reshape(len(prod), -1)).reshape(m, m, n, th, tw, f)
+    prod = xp.matmul(input_tiles(x, r, m, pad, tiles), ut)                 # M: (a*a, T, F)
+    # A^T M A, separable: along the columns j (leading axis), then the rows i.
+    y = xp.matmul(at, xp.matmul(at, prod.reshape(a, -1)).reshape(m, a, -1))  # (m, m, T*F)
+    y = y.reshape(m, m, n, th, tw, f)
     y += b                                                                  # along the contiguous F axis
-    placed = y.transpose(2, 5, 3, 0, 4, 1)                                  # (N, F, th, m, tw, m)
-    if (th * m, tw * m) == (ho, wo):
-        out.reshape(n, f, th, m, tw, m)[...] = placed
-    else:                                                                   # the last tiles overhang
-        out[...] = placed.reshape(n, f, th * m, tw * m)[:, :, :ho, :wo]
+    hwc = xp.ascontiguousarray(y.transpose(2, 3, 1, 4, 0, 5)).reshape(n, th * m, tw * m, f)
+    out[...] = hwc[:, :ho, :wo].transpose(0, 3, 1, 2)                       # the last tiles may overhang
 
 
 def winograd_backward_chunk(dout, v, x_shape, u, pad, m, r, du):
     """dx (N, C, H, W) of one chunk of images of shape ``x_shape``, from its input tiles V
-    (``input_tiles``, a*a, T, C); adds this chunk's share of dU (a*a, F, C) into ``du``."""
+    (``input_tiles``, a*a, T, C); adds this chunk's share of dU (a*a, F, C) into ``du``.
+    Every step is the adjoint of a forward step, in reverse order."""
     xp = xp_of(dout)
     n, c, h, w = x_shape
     f = u.shape[1]
     a = m + r - 1
     at, _, bt = _matrices(xp, dout.dtype, m, r)
+    kron_at = _matrices(xp, dout.dtype, m, r, kron=True)[0]
     th, tw, hp, wp = tile_grid(h, w, r, m, pad)
     ho, wo = dout.shape[2:]
     if (th * m, tw * m) != (ho, wo):                                        # zero gradient for the overhang
         padded = xp.zeros((n, f, th * m, tw * m), dtype=dout.dtype)
         padded[:, :, :ho, :wo] = dout
         dout = padded
-    dy = xp.ascontiguousarray(dout.reshape(n, f, th, m, tw, m).transpose(3, 5, 0, 2, 4, 1))  # (m, m, N, th, tw, F)
-    dprod = _transform(at.T, dy.reshape(m * m, -1)).reshape(a * a, -1, f)   # dM: (a*a, T, F)
-    du += xp.matmul(dprod.transpose(0, 2, 1), v)                            # (a*a, F, C)
-    dv = xp.matmul(dprod, u)                                                # (a*a, T, C)
-    dd = _transform(bt.T, dv.reshape(a * a, -1))                            # (a*a, T*C)
-    dx_pad = xp.zeros((n, hp, wp, c), dtype=dout.dtype)
-    # Adjoint of _tiles: each tile's gradient is added back where the tile was read.
-    dd = dd.reshape(a, a, n, th, tw, c)
-    for i in range(a):
-        for j in range(a):
-            dx_pad[:, i:i + th * m:m, j:j + tw * m:m] += dd[i, j]
+    # (m, m, F, N, th, tw), tile positions column-major; kron(A, A) keeps that order.
+    dy = xp.ascontiguousarray(dout.reshape(n, f, th, m, tw, m).transpose(5, 3, 1, 0, 2, 4))
+    dprod = _transform(kron_at.T, dy.reshape(m * m, -1)).reshape(a * a, f, -1)   # dM^T: (a*a, F, T)
+    du += xp.matmul(dprod, v)                                               # (a*a, F, C)
+    dv = xp.matmul(dprod.transpose(0, 2, 1), u)                             # (a*a, T, C)
+    # Adjoint of the column transform and windows: each tile column's gradient is
+    # added back where it was read, into the row-transformed grid (a, N, th, W_pad, C).
+    dd = xp.matmul(bt.T, dv.reshape(a, -1)).reshape(a, a, n, th, tw, c)
+    de = xp.empty((a, n, th, wp, c), dtype=dout.dtype)
+    _add_back(de, dd, m, tw, axis=3)
+    # Adjoint of the row transform and windows, onto the padded image rows.
+    dr = xp.matmul(bt.T, de.reshape(a, -1)).reshape(a, n, th, wp * c)
+    dx_pad = xp.empty((n, hp, wp * c), dtype=dout.dtype)
+    _add_back(dx_pad, dr, m, th, axis=1)
+    dx_pad = dx_pad.reshape(n, hp, wp, c)
     return dx_pad[:, pad:pad + h, pad:pad + w].transpose(0, 3, 1, 2)
 
 
+def _add_back(grid, windows, m, count, axis):
+    """Adjoint of cutting ``count`` overlapping windows of size a at stride m along ``axis`` of ``grid``:
+    grid[..., k*m + i, ...] = sum over (k, i) of windows[i][..., k, ...], where windows
+    (a, *grid's other axes, count along ``axis``) are those windows' gradients.
+    Offsets i < m cover the first count*m positions exactly once (assigned); the r - 1 others are added."""
+    index = [slice(None)] * grid.ndim
+    index[axis] = slice(count * m, None)
+    grid[tuple(index)] = 0
+    for i in range(len(windows)):
+        index[axis] = slice(i, i + count * m, m)
+        if i < m:
+            grid[tuple(index)] = windows[i]
+        else:
+            grid[tuple(index)] += windows[i]
+
+
 def filter_gradient(du, m, r):
-    """dw = G^T dU G: dU (a*a, F, C) -> dw (F, C, r, r)."""
-    _, g, _ = _matrices(xp_of(du), du.dtype, m, r)
+    """dw = G^T dU G: dU (a*a, F, C), tile positions column-major -> dw (F, C, r, r)."""
+    _, kron_g, _ = _matrices(xp_of(du), du.dtype, m, r, kron=True)
     f, c = du.shape[1:]
-    return _transform(g.T, du.reshape(len(du), -1)).T.reshape(f, c, r, r)
+    return _transform(kron_g.T, du.reshape(len(du), -1)).T.reshape(f, c, r, r).transpose(0, 1, 3, 2)
