@@ -142,10 +142,11 @@ def add_training_options(p):
     add_run_options(p)
     p.add_argument("--batch-size", type=positive_int, help="minibatch size (default the config's: 128)")
     p.add_argument("--lr", type=positive_number,
-                   help="learning rate (default the paper's: shallow 1e-3, deep 1e-2); a rate so high that "
-                        "training diverges stops the run with an error")
+                   help="learning rate (default the config's: 1e-3 for the paper models, where the paper "
+                        "states 1e-2 for deep: see experiments/CONFIGS.md); a rate so high that training "
+                        "diverges stops the run with an error")
     p.add_argument("--optimizer", choices=("sgd", "momentum", "nesterov", "rmsprop", "adam"),
-                   help="default the config's: adam for shallow, nesterov for deep")
+                   help="default the config's: adam for the paper models")
     p.add_argument("--schedule", help="constant (default), step, exponential, plateau, cosine, or a JSON "
                                       "object such as '{\"name\": \"step\", \"step_epochs\": 5, \"gamma\": 0.5}'")
     p.add_argument("--reg", type=nonnegative_number, help="L2 strength (default the paper's: shallow 1e-6, deep 1e-7)")
