@@ -14,6 +14,8 @@ unset), whatever the test before it chose, and with the strict backend's host
 synchronisations counted, not raised.
 """
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -98,3 +100,12 @@ def fer2013_path():
         pytest.skip("real FER-2013 not found: set MINICNN_FER2013 to the folder holding "
                     "fer2013.csv.xz / fer2013-images.zip (CI finds it in ../shared/data)")
     return path
+
+
+@pytest.fixture
+def other_process():
+    """A live process that is not this one (it sleeps until the test ends): the owner of a lock in use."""
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    yield proc
+    proc.kill()
+    proc.wait()

@@ -8,13 +8,13 @@ a batch too large for the machine, warnings as one note line, and
 """
 import json
 import os
-import socket
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
+from lock_files import write_lock
 from viz_models import save_random_checkpoint
 
 from minicnn import layers
@@ -130,20 +130,6 @@ def test_a_read_only_output_folder_is_refused(tmp_path, capsys):
 
 
 # ------------------------------------------------------------------ one run per folder
-def _lock(folder, pid, start="-"):
-    os.makedirs(folder, exist_ok=True)
-    with open(os.path.join(folder, LOCK_NAME), "w") as f:
-        f.write(f"{pid} {socket.gethostname()} {start}\n")
-
-
-@pytest.fixture
-def other_process():
-    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
-    yield proc
-    proc.kill()
-    proc.wait()
-
-
 @pytest.mark.parametrize("argv, folder", [
     (["train", "--epochs", "1", "--out", "run"] + TINY, "run"),
     (["experiment", "shallow", "--data", "synthetic", "--quick", "--subset", "24", "--quiet"], "results/shallow-quick"),
@@ -151,7 +137,7 @@ def other_process():
      "checkpoints/shallow-quick"),
 ])
 def test_a_second_run_on_a_folder_in_use_is_refused_before_data_loads(capsys, other_process, no_data, argv, folder):
-    _lock(folder, other_process.pid)
+    write_lock(folder, other_process.pid, start="-")
     assert main(argv) == 1
     assert f"is in use by another run (pid {other_process.pid}" in one_line(capsys)
     assert os.listdir(folder) == [LOCK_NAME]
@@ -160,7 +146,7 @@ def test_a_second_run_on_a_folder_in_use_is_refused_before_data_loads(capsys, ot
 def test_a_stale_lock_is_taken_over_with_one_note_line(tmp_path, capsys):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    _lock("run", dead.pid)
+    write_lock("run", dead.pid, start="-")
     assert main(["train", "--epochs", "1", "--out", "run"] + TINY) == 0
     notes = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert len(notes) == 1 and notes[0].startswith("minicnn train: note: ") and "taking over the lock" in notes[0]

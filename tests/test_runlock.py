@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+from lock_files import write_lock
 
 from minicnn import models
 from minicnn.errors import ConfigError, NonFiniteError, ResourceError
@@ -22,25 +23,10 @@ def _trainer(out_dir, **kw):
                    **kw)
 
 
-@pytest.fixture
-def other_process():
-    """A live process that is not this one (it sleeps until the test ends)."""
-    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
-    yield proc
-    proc.kill()
-    proc.wait()
-
-
 def dead_pid():
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()
     return proc.pid
-
-
-def write_lock(folder, pid, host=None, start="auto"):
-    folder.mkdir(parents=True, exist_ok=True)
-    start = process_start(pid) if start == "auto" else start
-    (folder / LOCK_NAME).write_text(f"{pid} {host or socket.gethostname()} {start or '-'}\n")
 
 
 def test_a_second_run_on_a_folder_in_use_is_refused_in_one_line_and_changes_nothing(tmp_path, other_process):
