@@ -50,6 +50,12 @@ def test_an_eval_only_copy_cannot_be_resumed(trained, tmp_path):
         Trainer.resume(copy, (data.images[:, None] / 255.0, data.labels))
 
 
+def test_a_copy_never_replaces_its_own_checkpoint(trained):
+    with pytest.raises(ConfigError, match="is the checkpoint itself"):
+        export_eval_only(trained, trained)
+    assert read_checkpoint(trained)["optimizer"]
+
+
 def test_a_weight_beyond_float16s_range_is_refused_not_written_as_infinity(tmp_path):
     model = tiny_model(16, spec="c2k3 | f4")
     model.params["conv1.W"][...] = 1e5

@@ -6,7 +6,6 @@
 The copy predicts (``minicnn predict OUT.npz photo.jpg``) but cannot resume
 training; see ``minicnn.training.export``.
 """
-from ..errors import ConfigError
 from ..training.export import DTYPES, export_eval_only
 from ..validate import check_input_file, check_output_file, ready
 
@@ -14,9 +13,6 @@ from ..validate import check_input_file, check_output_file, ready
 def run(args):
     source = check_input_file("checkpoint", args.checkpoint)
     out = check_output_file("out", args.out, (".npz",))
-    if out.resolve() == source.resolve():
-        raise ConfigError(f"out {out}: is the checkpoint itself; write the copy beside it, e.g. "
-                          f"{out.with_name(out.stem + '-eval.npz')}")
     ready()
     s = export_eval_only(source, out, dtype=args.dtype)
     print(f"{s['path']}: {s['parameters']:,} parameters as {s['dtype']}, {s['bytes'] / 2**20:.1f} MiB "

@@ -25,6 +25,7 @@ parameters take about 9 MB. A number beyond float16's range (65504) would
 become infinite and is refused (``NonFiniteError``) rather than written.
 """
 import os
+from pathlib import Path
 
 import numpy as np
 
@@ -43,6 +44,9 @@ def export_eval_only(source, path, dtype="float16"):
     """
     if dtype not in DTYPES:
         raise ConfigError(f"dtype {dtype!r}: choose one of {', '.join(DTYPES)}")
+    if Path(path).resolve() == Path(source).resolve():          # the copy would replace its training state
+        raise ConfigError(f"out {path}: is the checkpoint itself; write the copy beside it, e.g. "
+                          f"{Path(path).with_name(Path(path).stem + '-eval.npz')}")
     raw = read_checkpoint(source)
     trainer = raw.get("trainer") or {}
     origin = {"file": os.path.basename(os.fspath(source)),
