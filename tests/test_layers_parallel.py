@@ -66,6 +66,29 @@ def test_single_threaded_blas_gives_the_threads_back():
     assert get() == before
 
 
+def test_layers_that_split_work_keep_blas_single_threaded_for_their_whole_call(monkeypatch, rng):
+    """Idle OpenBLAS threads spin after a multi-threaded call: layers on several host threads make none,
+    not even the filter transform outside the chunks; on one host thread BLAS keeps its threads."""
+    api = _parallel._blas_threads_api()
+    if api is None:
+        pytest.skip("this BLAS cannot be told its thread count (not OpenBLAS)")
+    get, _ = api
+    before = get()
+    seen = []
+    transform = conv.filter_transform
+    monkeypatch.setattr(conv, "filter_transform", lambda *a, **k: (seen.append(get()), transform(*a, **k))[1])
+    x, w, b = rng.standard_normal((2, 16, 6, 6)), rng.standard_normal((4, 16, 3, 3)), np.zeros(4)
+    for threads, want in ((2, 1), (1, before)):
+        _parallel.set_host_threads(threads)
+        try:
+            out, cache = conv_forward(x, w, b, 1, 1, method="winograd")
+            conv_backward(out, cache)
+        finally:
+            _parallel.set_host_threads(None)
+        assert seen[-2:] == [want, want]
+        assert get() == before
+
+
 def test_map_blocks_covers_whole_arrays(xp):
     a = xp.arange(1000, dtype=xp.float32).reshape(10, 100)
     out = xp.empty_like(a)
