@@ -168,6 +168,13 @@ def _rows(a, i, c0, c1):
     return a[i, c0:c1].reshape(c1 - c0, -1)
 
 
+def _row_dots(xp, a, b):
+    """Per-row dot products sum(a * b, axis=1) of two (K, L) matrices: NumPy 2's ``vecdot`` (twice
+    as fast as einsum here, measured), else einsum."""
+    vecdot = getattr(xp, "vecdot", None)
+    return vecdot(a, b) if vecdot is not None else xp.einsum("ij,ij->i", a, b)
+
+
 def _planes(xp, x, *values):
     """Each per-channel value (C,) spread to a contiguous plane of one image's shape, as a (C, H*W) matrix."""
     c, h, w = x.shape[1:]
@@ -205,7 +212,7 @@ def _normalize_blocks(x, gamma, beta, running_mean, running_var, train, momentum
         block, deviation = _rows(x, i, c0, c1), _rows(out, i, c0, c1)
         means[i, c0:c1] = mean = (block @ ones) / ones.size
         xp.subtract(block, mean[:, None], out=deviation)
-        squares[i, c0:c1] = xp.einsum("ij,ij->i", deviation, deviation)
+        squares[i, c0:c1] = _row_dots(xp, deviation, deviation)
     _each_block(xp, x, moments)
     mu = means.mean(axis=0)
     var = (squares.sum(axis=0) + ones.size * ((means - mu) ** 2).sum(axis=0)) / (x.size // c)
@@ -243,7 +250,7 @@ def _normalize_blocks_backward(dout, cache):
         d, xc = _rows(dout, i, c0, c1), _rows(dx, i, c0, c1)
         dbetas[i, c0:c1] = d @ ones
         xp.subtract(_rows(x, i, c0, c1), mu_p[c0:c1], out=xc)
-        dout_xcs[i, c0:c1] = xp.einsum("ij,ij->i", d, xc)
+        dout_xcs[i, c0:c1] = _row_dots(xp, d, xc)
     _each_block(xp, x, sums)
     dbeta, dout_xc = dbetas.sum(axis=0), dout_xcs.sum(axis=0)
     dgamma = dout_xc * inv_std
