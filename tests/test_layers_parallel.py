@@ -10,7 +10,7 @@ import pytest
 
 from minicnn.backend import default_rng, to_numpy
 from minicnn.layers import (_parallel, conv, conv_backward, conv_forward, dropout_backward, dropout_forward,
-                            maxpool_backward, maxpool_forward, relu_backward, relu_forward,
+                            l2_penalty, maxpool_backward, maxpool_forward, relu_backward, relu_forward,
                             spatial_batchnorm_backward, spatial_batchnorm_forward)
 
 
@@ -153,3 +153,15 @@ def test_matmul_split_among_threads_equals_one_product(xp, rng, m, k, n):
         _parallel.set_host_threads(None)
     np.testing.assert_allclose(to_numpy(got), to_numpy(a @ b), rtol=1e-12)
     np.testing.assert_allclose(to_numpy(transposed), to_numpy(b.T @ a.T), rtol=1e-12)
+
+
+def test_l2_penalty_split_equals_plain(monkeypatch, xp, rng):
+    weights = {"w": xp.asarray(rng.standard_normal((9, 13)).astype(np.float32)),
+               "v": xp.asarray(rng.standard_normal(5))}
+
+    def run():
+        loss, grads = l2_penalty(weights, 0.1)
+        return loss, grads["w"], grads["v"]
+    split, plain = split_and_plain(monkeypatch, run)
+    assert_all_close(split, plain, 1e-6)
+    np.testing.assert_array_equal(to_numpy(split[1]), to_numpy(0.1 * weights["w"]))
