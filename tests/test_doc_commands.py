@@ -52,6 +52,8 @@ SKIP = [
                                "figures (explain, ensemble and predict run alone below)"),
     (r"shallow_lr_reg\.json --data \S+$", "16 trials of the full-width shallow model; even with --quick over "
                                          "a minute (the tiny sweep above runs)"),
+    (r"experiments\.ship", "ships the best model of a finished full-protocol run, which small data cannot make "
+                           "(tests/test_ship.py runs it on a fabricated run)"),
     (r"sweeps/shallow-lr-reg/best_config\.json", "needs the best_config.json of the full sweep above"),
 ]
 FAILS = [

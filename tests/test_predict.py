@@ -137,7 +137,7 @@ def shipped(monkeypatch, files, tmp_path):
     from minicnn.apps import shipped
     from minicnn.training.export import export_eval_only
 
-    weights = tmp_path / "weights" / "fer2013-deep.npz"
+    weights = tmp_path / "weights" / "fer2013.npz"
     weights.parent.mkdir()
     export_eval_only(files["model"], weights)
     monkeypatch.setattr(shipped, "WEIGHTS", weights)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..errors import DataError
 
-WEIGHTS = Path(__file__).with_name("weights") / "fer2013-deep.npz"
+WEIGHTS = Path(__file__).with_name("weights") / "fer2013.npz"
 """Where the shipped weights live inside the installed package."""
 
 
