@@ -187,7 +187,7 @@ def results_table(runs, references=True):
         ref, tf = paper.reference(run["model"], "paper"), paper.reference(run["model"], "tf")
         paper_val = pct(ref.get("val")) if ref.get("val") is not None else (
             f"~{pct(ref['val_curve_best'], 0)} (plot)" if ref.get("val_curve_best") else "—")
-        commit = run["git"]["commit"][:10] + (" (uncommitted changes)" if run["git"].get("dirty") else "")
+        commit = ", ".join(f"`{c}`" for c in commits(run)) + (" (uncommitted changes)" if run["git"].get("dirty") else "")
         ref_cells = (f"{paper_val} | {pct(ref.get('test'))} | {pct(tf.get('val'))} | {pct(tf.get('test'))} | "
                      if references else "")
         lines.append(
@@ -196,7 +196,7 @@ def results_table(runs, references=True):
             f"{pct(run['test']['accuracy'])} | {ref_cells}{describe_hardware(run['hardware'])} | {run['backend']} | "
             f"{_minutes(run['timing']['train_time_s'])} | {_minutes(run['timing']['wall_time_s'])}"
             f"{' (last session; resumed)' if run['timing'].get('resumed') else ''} | "
-            f"{run['timing']['images_per_s']:.0f} | `{commit}` |")
+            f"{run['timing']['images_per_s']:.0f} | {commit} |")
     return "\n".join(lines)
 
 
@@ -227,7 +227,8 @@ def run_section(run):
         + (" — REDUCED" if run["reduced"] else ""), "",
         f"Data: {describe_data(run['data'])}; {run['data']['n_train_per_epoch']} training images per epoch. "
         f"Seed {run['seed']}. Started {run['started_at']}, finished {run['finished_at']}. "
-        f"Best epoch {run['best_epoch']} of {run['epochs_run']} ({run['iterations']} iterations).", "",
+        f"Best epoch {run['best_epoch']} of {run['epochs_run']} ({run['iterations']} iterations). "
+        + sessions_line(run), "",
         per_class_table(run), "",
         f"![training curves]({folder}/curves.png)", "",
         f"![confusion matrix]({folder}/confusion.png)", ""])
@@ -337,6 +338,27 @@ def pilots_section(records):
     lines += ["", "Pilot runs are short and differ by one choice each; differences of about a point between them "
               "are within their noise (the validation set has 3,589 images: a 95% interval of about ±1.6 points)."]
     return "\n".join(lines)
+
+
+def commits(run):
+    """The commits (10 digits) a run was trained under, in order: each session's, else the run's one."""
+    found = [s["commit"][:10] for s in run.get("sessions") or []] or [run["git"]["commit"][:10]]
+    return list(dict.fromkeys(found))
+
+
+def sessions_line(run):
+    """One Markdown sentence: the processes that trained ``run`` (commit, machine, first epoch), when recorded."""
+    sessions = run.get("sessions")
+    if not sessions:
+        return "Sessions were not recorded (a minicnn from before they were)."
+    parts = [f"from step {s['from_step']} (epoch {s['from_epoch']}): `{s['commit'][:10]}`"
+             + (" with uncommitted changes" if s.get("dirty") else "") + f" on {s['hardware']}, {s['started_at']}"
+             for s in sessions]
+    text = f"Trained in {len(sessions)} recorded session(s): " + "; ".join(parts) + "."
+    if sessions[0]["from_step"]:
+        text += (f" The sessions before step {sessions[0]['from_step']} were run by a minicnn that did not "
+                 "record them.")
+    return text
 
 
 def protocol_summary():

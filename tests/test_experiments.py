@@ -166,3 +166,19 @@ def test_a_metrics_file_of_another_schema_is_skipped_with_one_line(tmp_path, cap
     assert collect_runs(tmp_path) == []
     err = capsys.readouterr().err
     assert "skipping" in err and "schema 1" in err and err.count("\n") == 1
+
+
+def test_a_run_trained_over_several_sessions_lists_each_commit_and_machine(tmp_path):
+    session = {"dirty": False, "hardware": "CPU: fixture CPU (2 cores)", "started_at": "2026-01-02T00:00:00+00:00"}
+    resumed = dict(fabricated_run("shallow", 0.55, 0.54), sessions=[
+        dict(session, commit="1111111111aaaa", from_epoch=10, from_step=2250),
+        dict(session, commit="2222222222bbbb", from_epoch=20, from_step=4500)])
+    report = build_report(collect_runs(write_fixture_runs(tmp_path, [resumed])), tmp_path)
+    assert "| `1111111111`, `2222222222` |" in report
+    assert "Trained in 2 recorded session(s): from step 2250 (epoch 10): `1111111111` on CPU: fixture CPU" in report
+    assert "The sessions before step 2250 were run by a minicnn that did not record them." in report
+
+
+def test_a_run_from_before_sessions_were_recorded_says_so_and_gives_its_one_commit(tmp_path):
+    report = build_report(collect_runs(write_fixture_runs(tmp_path, [fabricated_run("shallow", 0.55, 0.54)])), tmp_path)
+    assert "| `0123456789` |" in report and "Sessions were not recorded" in report
