@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from experiments.report import build_report, collect_runs, difference_verdict, write_report
+from experiments.report import (README_BEGIN, README_END, build_report, collect_runs, difference_verdict,
+                                readme_table, update_readme, write_report)
 from experiments.report import main as report_main
 from minicnn.commands import main
+from minicnn.errors import DataError
 from fabricated_runs import fabricated_run, write_fixture_runs
 from minicnn.pipeline.outputs import SCHEMA, read_metrics
 
@@ -182,3 +184,30 @@ def test_a_run_trained_over_several_sessions_lists_each_commit_and_machine(tmp_p
 def test_a_run_from_before_sessions_were_recorded_says_so_and_gives_its_one_commit(tmp_path):
     report = build_report(collect_runs(write_fixture_runs(tmp_path, [fabricated_run("shallow", 0.55, 0.54)])), tmp_path)
     assert "| `0123456789` |" in report and "Sessions were not recorded" in report
+
+
+def test_the_readmes_results_table_is_the_one_the_committed_results_give():
+    readme = (RESULTS.parent / "README.md").read_text(encoding="utf-8")
+    table = readme.split(README_BEGIN)[1].split(README_END)[0].strip()
+    assert table == readme_table(collect_runs(RESULTS)), \
+        "README.md's results table is stale: run `python -m experiments.report --readme README.md`"
+
+
+def test_the_readme_table_gives_each_models_main_run_or_says_not_yet_run(tmp_path):
+    runs = collect_runs(write_fixture_runs(tmp_path, [fabricated_run("shallow", 0.45, 0.44, reduced=True, epochs=2),
+                                                      fabricated_run("shallow", 0.56, 0.55)]))
+    rows = readme_table(runs).splitlines()[2:]
+    assert len(rows) == 4 and "(`shallow-fixture1`) | full (the paper's) |" in rows[0]   # the full run, not the reduced
+    assert "| 55.0% / 54.0% |" in rows[0]
+    assert rows[1].startswith("| deep CNN | not yet run | — | 65.0% / 64.0% |")
+
+
+def test_update_readme_rewrites_only_between_its_markers_and_refuses_a_readme_without_them(tmp_path):
+    runs = collect_runs(write_fixture_runs(tmp_path / "results", [fabricated_run("shallow", 0.56, 0.55)]))
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{README_BEGIN}\nold table\n{README_END}\noutro\n")
+    update_readme(readme, runs)
+    assert readme.read_text() == f"intro\n{README_BEGIN}\n{readme_table(runs)}\n{README_END}\noutro\n"
+    readme.write_text("no markers\n")
+    with pytest.raises(DataError, match="has no results table to update"):
+        update_readme(readme, runs)
