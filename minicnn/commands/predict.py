@@ -77,7 +77,7 @@ def add_cli(subparsers):
                     "apply the model's preprocessing and print each face's most probable emotions.")
     p.add_argument("model", nargs="?", metavar="MODEL.npz",
                    help="a minicnn checkpoint (.npz) written by `minicnn train` or `minicnn export` "
-                        "(default: the model shipped with minicnn, see docs/model-card.md)")
+                        "(default: the model shipped inside the package, when this copy has one)")
     p.add_argument("photos", nargs="+", metavar="PHOTO", help="image files (JPEG, PNG, ...)")
     p.add_argument("--top", type=positive_int, default=3, help="emotions listed per face (default 3)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
