@@ -35,7 +35,9 @@ setup(
     packages=find_packages(include=["minicnn", "minicnn.*"]),
     # The paper's experiment configs travel with the package, so `minicnn experiment` runs from any folder.
     # CuPy's public names, pinned as data: the strict CuPy stand-in (minicnn.testing) needs no CuPy.
-    package_data={"minicnn.pipeline": ["configs/*.json"], "minicnn.testing": ["cupy_api.txt"]},
+    # The shipped model (eval-only float16 weights, at most 10 MB) is the default of `minicnn predict`.
+    package_data={"minicnn.pipeline": ["configs/*.json"], "minicnn.testing": ["cupy_api.txt"],
+                  "minicnn.apps": ["weights/*.npz"]},
     # tqdm draws the training progress bar in terminals and notebooks (a widget there) from one
     # code path; a small pure-Python package with no dependencies of its own.
     install_requires=["numpy>=1.24", "tqdm>=4.66"],

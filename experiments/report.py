@@ -176,6 +176,14 @@ def comparable(run):
     return run["data"]["kind"] == "fer2013" and not run["config"].get("quick", False)
 
 
+def paper_val_cell(model):
+    """The paper's validation accuracy of ``model``: its text's number, else "~58% (plot)", else a dash."""
+    ref = paper.reference(model, "paper")
+    if ref.get("val") is not None:
+        return pct(ref["val"])
+    return f"~{pct(ref['val_curve_best'], 0)} (plot)" if ref.get("val_curve_best") else "—"
+
+
 def results_table(runs, references=True):
     """Markdown table: one row per run, ours beside the paper's and the TF re-implementation's (``references``)."""
     ref_head = "paper val | paper test | TF re-impl. val | TF re-impl. test | " if references else ""
@@ -185,9 +193,8 @@ def results_table(runs, references=True):
     for run in sorted(runs, key=lambda r: (paper.MODELS.index(r["model"]) if r["model"] in paper.MODELS else 99,
                                            r["folder"])):
         ref, tf = paper.reference(run["model"], "paper"), paper.reference(run["model"], "tf")
-        paper_val = pct(ref.get("val")) if ref.get("val") is not None else (
-            f"~{pct(ref['val_curve_best'], 0)} (plot)" if ref.get("val_curve_best") else "—")
-        commit = run["git"]["commit"][:10] + (" (uncommitted changes)" if run["git"].get("dirty") else "")
+        paper_val = paper_val_cell(run["model"])
+        commit = ", ".join(f"`{c}`" for c in commits(run)) + (" (uncommitted changes)" if run["git"].get("dirty") else "")
         ref_cells = (f"{paper_val} | {pct(ref.get('test'))} | {pct(tf.get('val'))} | {pct(tf.get('test'))} | "
                      if references else "")
         lines.append(
@@ -196,7 +203,7 @@ def results_table(runs, references=True):
             f"{pct(run['test']['accuracy'])} | {ref_cells}{describe_hardware(run['hardware'])} | {run['backend']} | "
             f"{_minutes(run['timing']['train_time_s'])} | {_minutes(run['timing']['wall_time_s'])}"
             f"{' (last session; resumed)' if run['timing'].get('resumed') else ''} | "
-            f"{run['timing']['images_per_s']:.0f} | `{commit}` |")
+            f"{run['timing']['images_per_s']:.0f} | {commit} |")
     return "\n".join(lines)
 
 
@@ -227,7 +234,8 @@ def run_section(run):
         + (" — REDUCED" if run["reduced"] else ""), "",
         f"Data: {describe_data(run['data'])}; {run['data']['n_train_per_epoch']} training images per epoch. "
         f"Seed {run['seed']}. Started {run['started_at']}, finished {run['finished_at']}. "
-        f"Best epoch {run['best_epoch']} of {run['epochs_run']} ({run['iterations']} iterations).", "",
+        f"Best epoch {run['best_epoch']} of {run['epochs_run']} ({run['iterations']} iterations). "
+        + sessions_line(run), "",
         per_class_table(run), "",
         f"![training curves]({folder}/curves.png)", "",
         f"![confusion matrix]({folder}/confusion.png)", ""])
@@ -339,6 +347,27 @@ def pilots_section(records):
     return "\n".join(lines)
 
 
+def commits(run):
+    """The commits (10 digits) a run was trained under, in order: each session's, else the run's one."""
+    found = [s["commit"][:10] for s in run.get("sessions") or []] or [run["git"]["commit"][:10]]
+    return list(dict.fromkeys(found))
+
+
+def sessions_line(run):
+    """One Markdown sentence: the processes that trained ``run`` (commit, machine, first epoch), when recorded."""
+    sessions = run.get("sessions")
+    if not sessions:
+        return "Sessions were not recorded (a minicnn from before they were)."
+    parts = [f"from step {s['from_step']} (epoch {s['from_epoch']}): `{s['commit'][:10]}`"
+             + (" with uncommitted changes" if s.get("dirty") else "") + f" on {s['hardware']}, {s['started_at']}"
+             for s in sessions]
+    text = f"Trained in {len(sessions)} recorded session(s): " + "; ".join(parts) + "."
+    if sessions[0]["from_step"]:
+        text += (f" The sessions before step {sessions[0]['from_step']} were run by a minicnn that did not "
+                 "record them.")
+    return text
+
+
 def protocol_summary():
     """The paper's protocol in a few words, from its run configs."""
     shallow, deep = (load_config(name)["train"] for name in ("shallow", "deep"))
@@ -380,6 +409,40 @@ def build_report(runs, results):
     return "\n".join(parts).rstrip() + "\n"
 
 
+README_BEGIN = "<!-- results table: written by `python -m experiments.report --readme README.md`; do not edit -->"
+README_END = "<!-- end of results table -->"
+
+
+def readme_table(runs):
+    """Markdown table for README.md: per paper model, its main FER-2013 run beside the paper, or "not yet run"."""
+    fer = [r for r in runs if comparable(r)]
+    lines = ["| model | protocol | ours val / test | paper val / test | hardware, training time, commits |",
+             "|---|---|---|---|---|"]
+    for model in paper.MODELS:
+        run, ref = main_run(fer, model), paper.reference(model, "paper")
+        theirs = f"{paper_val_cell(model)} / {pct(ref.get('test'))}"
+        if run is None:
+            lines.append(f"| {paper.MODEL_TITLES[model]} | not yet run | — | {theirs} | — |")
+            continue
+        lines.append(f"| {paper.MODEL_TITLES[model]} (`{run['folder']}`) | {protocol_line(run)} | "
+                     f"{pct(run['val']['accuracy'])} / {pct(run['test']['accuracy'])} | {theirs} | "
+                     f"{describe_hardware(run['hardware'])}, {_minutes(run['timing']['train_time_s'])}, "
+                     + ", ".join(f"`{c}`" for c in commits(run)) + " |")
+    return "\n".join(lines)
+
+
+def update_readme(path, runs):
+    """Replace the results table between README_BEGIN and README_END in ``path`` (DataError without them)."""
+    text = Path(path).read_text(encoding="utf-8")
+    if text.count(README_BEGIN) != 1 or text.count(README_END) != 1:
+        raise DataError(f"{path} has no results table to update: it needs one line `{README_BEGIN}` and, after "
+                        f"it, one line `{README_END}`")
+    head, rest = text.split(README_BEGIN)
+    tail = rest.split(README_END)[1]
+    Path(path).write_text(f"{head}{README_BEGIN}\n{readme_table(runs)}\n{README_END}{tail}", encoding="utf-8")
+    return path
+
+
 def write_report(results="results"):
     """Write ``<results>/REPORT.md`` from the runs found there; return its path.
 
@@ -400,6 +463,8 @@ def write_report(results="results"):
 
 def add_arguments(parser):
     parser.add_argument("--results", default="results", help="folder holding <model>-<run>/metrics.json")
+    parser.add_argument("--readme", metavar="README.md", default=None,
+                        help="also rewrite the results table between the markers of this README")
     return parser
 
 
@@ -408,6 +473,8 @@ def main(argv=None):
                                                  description=__doc__.split("\n\n")[0])).parse_args(argv)
     try:
         print(f"wrote {write_report(args.results)}")
+        if args.readme:
+            print(f"updated the results table of {update_readme(args.readme, collect_runs(args.results))}")
     except MiniCNNError as exc:
         print(f"experiments.report: error: {exc}", file=sys.stderr)
         return 1

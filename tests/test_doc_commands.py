@@ -3,7 +3,7 @@
 A shell command is a line of a fenced ``bash``/``sh``/``shell``/``console``
 block (usage synopses sit in plain blocks; inline code in the prose names
 commands, it does not show one to run). Each becomes one test, run with
-``bash`` from a fresh copy of the repository's docs, experiments, benchmarks
+``bash`` from a fresh copy of the repository's README, docs, experiments, benchmarks
 and results, with ``minicnn`` meaning this checkout, on small data:
 
 - every FER-2013 path is replaced by a small FER-2013 file in the same layout
@@ -38,7 +38,7 @@ from fer_files import small_dataset, write_csv, write_layout, zip_layout
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
-COPIED = ("docs", "experiments", "benchmarks", "results")
+COPIED = ("docs", "experiments", "benchmarks", "results", "README.md")
 
 SKIP = [
     (r"^pip install", "installs packages: tests/test_install.py checks `pip install .`"),
@@ -52,6 +52,8 @@ SKIP = [
                                "figures (explain, ensemble and predict run alone below)"),
     (r"shallow_lr_reg\.json --data \S+$", "16 trials of the full-width shallow model; even with --quick over "
                                          "a minute (the tiny sweep above runs)"),
+    (r"experiments\.ship", "ships the best model of a finished full-protocol run, which small data cannot make "
+                           "(tests/test_ship.py runs it on a fabricated run)"),
     (r"sweeps/shallow-lr-reg/best_config\.json", "needs the best_config.json of the full sweep above"),
 ]
 FAILS = [
@@ -192,8 +194,12 @@ class Runner:
 
     def _run_chain(self, chain):
         folder = self.root / f"chain{chain}"
+        folder.mkdir(parents=True)
         for name in COPIED:
-            shutil.copytree(REPO / name, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
+            if (REPO / name).is_dir():
+                shutil.copytree(REPO / name, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                shutil.copy2(REPO / name, folder / name)
         done = {}
         for index in self.chains[chain]:
             command = PLANS[index][1]

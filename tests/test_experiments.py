@@ -8,14 +8,15 @@ import json
 import math
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from experiments.report import build_report, collect_runs, difference_verdict, write_report
+from experiments.report import (README_BEGIN, README_END, build_report, collect_runs, difference_verdict,
+                                readme_table, update_readme, write_report)
 from experiments.report import main as report_main
 from minicnn.commands import main
-from minicnn.pipeline.config import load_config, plan_run
-from minicnn.pipeline.outputs import SCHEMA, read_metrics, split_metrics, write_metrics
+from minicnn.errors import DataError
+from fabricated_runs import fabricated_run, write_fixture_runs
+from minicnn.pipeline.outputs import SCHEMA, read_metrics
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 
@@ -41,52 +42,6 @@ def test_every_committed_result_is_schema_2_without_a_machine_path(path):
 
 
 # ------------------------------------------------------------------ report (fabricated fixtures)
-
-def fabricated_run(model, val, test, reduced=False, epochs=None, flips="random", n=3589, kind="fer2013"):
-    """A metrics dict of a run that never happened: a TEST FIXTURE for the report builder."""
-    epochs = epochs or load_config(model)["train"]["epochs"]
-    rng = np.random.default_rng(abs(hash((model, val, test))) % 2 ** 32)
-
-    def split(acc):
-        counts = np.full(7, n // 7)
-        counts[0] += n - counts.sum()
-        cm = np.zeros((7, 7), dtype=np.int64)
-        for c, count in enumerate(counts):
-            right = int(round(acc * count))
-            cm[c, c] = right
-            cm[c, (c + 1 + rng.integers(6)) % 7] += count - right
-        return split_metrics(cm, loss=1.1)
-
-    config = plan_run(load_config(model), epochs=epochs if reduced else None, flips=flips)
-    return {
-        "schema": 2, "model": model, "run_id": "fixture", "spec": "FABRICATED", "n_params": 1,
-        "reduced": config["reduced"], "reductions": config["reductions"], "changes": config["changes"],
-        "stopped": None,
-        "data": {"source": "FABRICATED test fixture", "kind": kind, "name": "fixture.csv", "bytes": 1,
-                 "sha256": "0" * 64, "fingerprint": "sha256:fixture", "n_train": 28709, "n_val": n, "n_test": n,
-                 "n_train_per_epoch": 28709},
-        "identity": {"model": "sha256:fixture", "data": "sha256:fixture", "seed": 0},
-        "val": split(val), "test": split(test), "best_epoch": epochs, "epochs_run": epochs,
-        "iterations": 100 * epochs,
-        "history": {"iterations": [100 * (e + 1) for e in range(epochs)], "train_acc": [0.5] * epochs,
-                    "val_acc": [val] * epochs, "train_loss": [1.0] * epochs, "val_loss": [1.1] * epochs,
-                    "iter_loss": [1.2] * (100 * epochs), "epoch": list(range(1, epochs + 1))},
-        "trainer": {}, "timing": {"wall_time_s": 600.0, "train_time_s": 500.0, "train_images": 28709 * epochs,
-                                  "images_per_s": 28709 * epochs / 500.0, "resumed": False},
-        "hardware": {"processor": "fixture CPU", "cpu_count": 2, "omp_num_threads": "1", "gpu": None},
-        "backend": "numpy", "seed": 0, "git": {"commit": "0123456789abcdef", "dirty": False}, "minicnn": "0.1.0",
-        "config": config,
-        "started_at": "2026-01-01T00:00:00+00:00", "finished_at": "2026-01-01T00:10:00+00:00",
-    }
-
-
-def write_fixture_runs(results, runs):
-    for i, run in enumerate(runs):
-        folder = results / f"{run['model']}-fixture{i}"
-        folder.mkdir(parents=True)
-        write_metrics(folder / "metrics.json", run)
-    return results
-
 
 @pytest.mark.parametrize("layout, message", [
     (lambda root: None, "resultz is not a folder"),
@@ -213,3 +168,46 @@ def test_a_metrics_file_of_another_schema_is_skipped_with_one_line(tmp_path, cap
     assert collect_runs(tmp_path) == []
     err = capsys.readouterr().err
     assert "skipping" in err and "schema 1" in err and err.count("\n") == 1
+
+
+def test_a_run_trained_over_several_sessions_lists_each_commit_and_machine(tmp_path):
+    session = {"dirty": False, "hardware": "CPU: fixture CPU (2 cores)", "started_at": "2026-01-02T00:00:00+00:00"}
+    resumed = dict(fabricated_run("shallow", 0.55, 0.54), sessions=[
+        dict(session, commit="1111111111aaaa", from_epoch=10, from_step=2250),
+        dict(session, commit="2222222222bbbb", from_epoch=20, from_step=4500)])
+    report = build_report(collect_runs(write_fixture_runs(tmp_path, [resumed])), tmp_path)
+    assert "| `1111111111`, `2222222222` |" in report
+    assert "Trained in 2 recorded session(s): from step 2250 (epoch 10): `1111111111` on CPU: fixture CPU" in report
+    assert "The sessions before step 2250 were run by a minicnn that did not record them." in report
+
+
+def test_a_run_from_before_sessions_were_recorded_says_so_and_gives_its_one_commit(tmp_path):
+    report = build_report(collect_runs(write_fixture_runs(tmp_path, [fabricated_run("shallow", 0.55, 0.54)])), tmp_path)
+    assert "| `0123456789` |" in report and "Sessions were not recorded" in report
+
+
+def test_the_readmes_results_table_is_the_one_the_committed_results_give():
+    readme = (RESULTS.parent / "README.md").read_text(encoding="utf-8")
+    table = readme.split(README_BEGIN)[1].split(README_END)[0].strip()
+    assert table == readme_table(collect_runs(RESULTS)), \
+        "README.md's results table is stale: run `python -m experiments.report --readme README.md`"
+
+
+def test_the_readme_table_gives_each_models_main_run_or_says_not_yet_run(tmp_path):
+    runs = collect_runs(write_fixture_runs(tmp_path, [fabricated_run("shallow", 0.45, 0.44, reduced=True, epochs=2),
+                                                      fabricated_run("shallow", 0.56, 0.55)]))
+    rows = readme_table(runs).splitlines()[2:]
+    assert len(rows) == 4 and "(`shallow-fixture1`) | full (the paper's) |" in rows[0]   # the full run, not the reduced
+    assert "| 55.0% / 54.0% |" in rows[0]
+    assert rows[1].startswith("| deep CNN | not yet run | — | 65.0% / 64.0% |")
+
+
+def test_update_readme_rewrites_only_between_its_markers_and_refuses_a_readme_without_them(tmp_path):
+    runs = collect_runs(write_fixture_runs(tmp_path / "results", [fabricated_run("shallow", 0.56, 0.55)]))
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{README_BEGIN}\nold table\n{README_END}\noutro\n")
+    update_readme(readme, runs)
+    assert readme.read_text() == f"intro\n{README_BEGIN}\n{readme_table(runs)}\n{README_END}\noutro\n"
+    readme.write_text("no markers\n")
+    with pytest.raises(DataError, match="has no results table to update"):
+        update_readme(readme, runs)

@@ -251,6 +251,13 @@ def test_every_checkpoint_carries_the_runs_identity(tmp_path):
     assert identity["model"] == "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def test_metrics_name_the_commit_and_machine_of_every_session_that_trained_the_run(tmp_path):
+    tiny_run(tmp_path)
+    sessions = tiny_run(tmp_path, epochs=2, resume=True).metrics["sessions"]
+    assert [(s["from_epoch"], s["commit"]) for s in sessions] == [(0, sessions[0]["commit"]), (1, sessions[0]["commit"])]
+    assert all(s["hardware"].startswith(("CPU", "GPU")) and s["started_at"] for s in sessions)
+
+
 def test_a_fresh_run_never_overwrites_a_checkpoint_and_resume_needs_one(tmp_path):
     tiny_run(tmp_path)
     with pytest.raises(ConfigError, match="--resume"):

@@ -128,3 +128,39 @@ def test_a_hybrid_checkpoint_applies_its_mean_image_and_hog_parameters(xp, tmp_p
     faces = rng.integers(0, 256, (3, 48, 48)).astype(np.uint8)
     expected = model.eval().predict_proba((faces[:, None] / np.float32(255) - mean, hog_features(faces, **params, use_cache=False)))
     np.testing.assert_allclose(Classifier.load(tmp_path / "h.npz").proba(faces), to_numpy(expected), rtol=1e-5)
+
+
+# ------------------------------------------------------------------ the shipped model
+@pytest.fixture
+def shipped(monkeypatch, files, tmp_path):
+    """A copy of minicnn that ships ``files["model"]`` exported as its eval-only float16 model."""
+    from minicnn.apps import shipped
+    from minicnn.training.export import export_eval_only
+
+    weights = tmp_path / "weights" / "fer2013.npz"
+    weights.parent.mkdir()
+    export_eval_only(files["model"], weights)
+    monkeypatch.setattr(shipped, "WEIGHTS", weights)
+    return weights
+
+
+def test_without_a_model_the_shipped_one_predicts(capsys, files, shipped):
+    code, out, _ = run(capsys, files["root"] / "astronaut.png", files["root"] / "astronaut_grey.png", "--json")
+    named_code, named_out, _ = run(capsys, shipped, files["root"] / "astronaut.png", files["root"] / "astronaut_grey.png",
+                                   "--json")
+    assert code == named_code == 0 and json.loads(out) == json.loads(named_out)
+    assert [r["photo"] for r in json.loads(out)] == [str(files["root"] / p) for p in ("astronaut.png", "astronaut_grey.png")]
+
+
+def test_a_copy_without_a_shipped_model_says_how_to_name_one(capsys, files, monkeypatch, tmp_path):
+    from minicnn.apps import shipped
+
+    monkeypatch.setattr(shipped, "WEIGHTS", tmp_path / "none.npz")
+    code, out, err = run(capsys, files["root"] / "astronaut.png")
+    assert code == 1 and out == "" and len(err.strip().splitlines()) == 1
+    assert "ships no trained model" in err and "minicnn predict MODEL.npz photo.jpg" in err
+
+
+def test_a_model_named_without_a_photo_gets_one_clear_line(capsys, files):
+    code, out, err = run(capsys, files["model"])
+    assert code == 1 and out == "" and "no photo named after the model" in err

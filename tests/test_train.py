@@ -13,7 +13,7 @@ from minicnn import models
 from minicnn.backend import to_numpy
 from minicnn.data.augment import Augmenter
 from minicnn.errors import ConfigError, ShapeError
-from minicnn.training import HISTORY_KEYS, Trainer, evaluate
+from minicnn.training import HISTORY_KEYS, Trainer, evaluate, read_checkpoint
 
 SMALL = dict(input_shape=[1, 8, 8], width=0.125)
 
@@ -188,6 +188,17 @@ def test_resume_from_an_epoch_checkpoint_equals_the_uninterrupted_run(xp, tmp_pa
     assert resumed.history["iter_loss"] == straight.history["iter_loss"]
     assert resumed.history["val_acc"] == straight.history["val_acc"]
     assert resumed.optimizer.t == straight.optimizer.t
+
+
+def test_each_session_of_a_run_is_recorded_with_the_step_it_started_from(tmp_path):
+    first = _trainer(epochs=1, out_dir=str(tmp_path), session={"commit": "aaa"})
+    first.train()
+    resumed = Trainer.resume(tmp_path / "last.npz", _data(48), _data(24, seed=1), epochs=2, session={"commit": "bbb"})
+    resumed.train()
+    steps = first.step
+    assert read_checkpoint(tmp_path / "last.npz")["trainer"]["sessions"] == [
+        {"commit": "aaa", "from_epoch": 0, "from_step": 0}, {"commit": "bbb", "from_epoch": 1, "from_step": steps}]
+    assert Trainer.resume(tmp_path / "last.npz", _data(48), _data(24, seed=1)).sessions == resumed.sessions
 
 
 def test_ctrl_c_saves_a_checkpoint_mid_epoch_and_resume_continues_exactly(xp, tmp_path):

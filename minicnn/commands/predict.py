@@ -1,4 +1,8 @@
-"""``minicnn predict MODEL.npz photo.jpg [...]``: emotions of the faces in any photo.
+"""``minicnn predict [MODEL.npz] photo.jpg [...]``: emotions of the faces in any photo.
+
+Without MODEL.npz the model shipped inside the package is used
+(``minicnn.apps.shipped``). The first argument names a model when it ends in
+``.npz`` (every minicnn checkpoint does); otherwise it is the first photo.
 
 Each photo (any size, colour or grayscale) goes through ``minicnn.apps.faces``
 (faces found, cropped, resized to the model's input) and the model's own
@@ -10,14 +14,33 @@ import json
 import sys
 
 from ..apps.predict import annotation_path, format_table, predict_photo, to_json
-from ..errors import MiniCNNError
+from ..errors import DataError, MiniCNNError
 from ..validate import Number, check_input_file, check_output_file, fraction, nonnegative_int, positive_int, ready
+
+
+def model_and_photos(model, photos):
+    """Split the positionals ``[MODEL.npz] PHOTO [PHOTO ...]``: (checkpoint path, photos).
+
+    argparse hands the first of two or more arguments to MODEL, and a lone
+    argument to PHOTO; an argument names the model exactly when it comes first
+    and ends in ``.npz``. With no checkpoint named, the shipped model.
+    """
+    from ..apps.shipped import shipped_model
+
+    arguments = ([] if model is None else [model]) + list(photos)
+    if str(arguments[0]).lower().endswith(".npz"):
+        model, photos = arguments[0], arguments[1:]
+        if not photos:
+            raise DataError(f"no photo named after the model {model}: `minicnn predict {model} photo.jpg`")
+        return model, photos
+    return shipped_model(), arguments
 
 
 def run(args):
     from ..apps.inference import Classifier
     from ..viz.annotate import IMAGE_SUFFIXES, annotate
 
+    args.model, args.photos = model_and_photos(args.model, args.photos)
     check_input_file("checkpoint", args.model)
     if args.annotate is not None:
         for photo in args.photos:
@@ -52,8 +75,10 @@ def add_cli(subparsers):
         "predict", help="emotions of the faces in photos (any size, colour or grey)",
         description="Find the faces in each photo, crop them to the model's 48x48 grayscale input, "
                     "apply the model's preprocessing and print each face's most probable emotions.")
-    p.add_argument("model", help="a minicnn checkpoint (.npz) written by `minicnn train`")
-    p.add_argument("photos", nargs="+", help="image files (JPEG, PNG, ...)")
+    p.add_argument("model", nargs="?", metavar="MODEL.npz",
+                   help="a minicnn checkpoint (.npz) written by `minicnn train` or `minicnn export` "
+                        "(default: the model shipped inside the package, when this copy has one)")
+    p.add_argument("photos", nargs="+", metavar="PHOTO", help="image files (JPEG, PNG, ...)")
     p.add_argument("--top", type=positive_int, default=3, help="emotions listed per face (default 3)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--annotate", metavar="OUT.png",

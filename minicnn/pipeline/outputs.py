@@ -14,6 +14,8 @@ keys (schema 2)::
     val / test {accuracy, loss, n, per_class_accuracy {class: acc}, confusion_matrix [[...]]},
     best_epoch, epochs_run, iterations, history {...per epoch/iteration curves...},
     trainer {...the Trainer's settings, recalibration included...},
+    sessions [{commit, dirty, started_at, hardware, from_epoch, from_step}, ...]  (each process that
+      started or resumed the run, in order; absent from runs made before minicnn recorded them),
     timing {wall_time_s, train_time_s, train_images, images_per_s, resumed},
     hardware {...}, backend, seed, git {commit, dirty}, minicnn (version),
     config {...the full run plan...}, started_at, finished_at

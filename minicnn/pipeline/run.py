@@ -205,10 +205,11 @@ def check_memory(plan, model, data, sizes=None):
                           optimizer=optimizer)
 
 
-def make_trainer(plan, inputs, model, run_identity, checkpoint_dir, resume_from, xp, quiet):
-    """A new Trainer of ``model`` for the plan, or the one saved in ``resume_from`` (its identity checked)."""
+def make_trainer(plan, inputs, model, run_identity, checkpoint_dir, resume_from, xp, quiet, session):
+    """A new Trainer of ``model`` for the plan, or the one saved in ``resume_from`` (its identity checked);
+    ``session`` records this process's share of the run (commit, machine) in its checkpoints."""
     train = plan["train"]
-    common = dict(quiet=quiet, flip_side=inputs.flip_side)
+    common = dict(quiet=quiet, flip_side=inputs.flip_side, session=session)
     if resume_from is not None:
         return Trainer.resume(str(resume_from), inputs.data("train"), inputs.data("val"), xp=xp,
                               run=run_identity, epochs=train["epochs"], **common)
@@ -309,7 +310,9 @@ def run(plan, data=None, *, out_dir, checkpoint_dir=None, run_id=None, resume=Fa
         say(f"data: {data_record['source']}: " + ", ".join(f"{k} {len(v)}" for k, v in dataset.splits().items()))
         inputs = Inputs(dataset, plan["hog"], plan["train"]["flips"], progress=not quiet)
         run_identity = identity(model.config, data_record, plan["seed"])
-        trainer = make_trainer(plan, inputs, model, run_identity, checkpoint_dir, resume_from, xp, quiet)
+        session = {"commit": git["commit"], "dirty": git["dirty"], "started_at": started.isoformat(timespec="seconds"),
+                   "hardware": provenance.describe_hardware(provenance.hardware(backend.backend_name(xp)))}
+        trainer = make_trainer(plan, inputs, model, run_identity, checkpoint_dir, resume_from, xp, quiet, session)
         if resume_from is not None:
             say(f"resuming {resume_from} at epoch {trainer.epoch} (+{trainer.iteration} minibatches)")
         say(f"training {trainer.config['epochs']} epochs of {len(inputs.y('train'))} images "
@@ -352,7 +355,7 @@ def run_metrics(plan, trainer, reason, inputs, data_record, run_identity, run_id
         "data": {**data_record, "n_train_per_epoch": len(inputs.y("train"))}, "identity": run_identity,
         "val": results["val"], "test": results["test"],
         "best_epoch": trainer.best["epoch"], "epochs_run": trainer.epoch, "iterations": trainer.step,
-        "history": history, "trainer": trainer.config,
+        "history": history, "trainer": trainer.config, "sessions": trainer.sessions,
         "timing": {"wall_time_s": time.perf_counter() - t0, "train_time_s": train_time,
                    "train_images": train_images, "images_per_s": train_images / max(train_time, 1e-9),
                    "resumed": resumed, "host_threads": layers.host_threads(model.xp),

@@ -166,6 +166,9 @@ class Trainer:
                       (dropout off); None: RECALIBRATION_IMAGES when ``model.needs_recalibration``, else 0
     run               the run's identity (JSON-able dict), stored in every checkpoint; ``resume``
                       refuses a checkpoint whose identity differs from the one it is given
+    session           a JSON-able record of this process's share of the run (e.g. the code's
+                      commit and the machine); ``sessions`` lists it, with the epoch and step it
+                      started from, after those of the runs it resumes, in every checkpoint
     patience          stop when validation accuracy has not improved for this many epochs
     train_eval_size   size of the fixed training subset measured after each epoch
     out_dir           where ``last.npz`` (every ``checkpoint_every`` epochs) and ``best.npz`` go
@@ -179,7 +182,7 @@ class Trainer:
                  class_weights=None, patience=None, train_eval_size=2000, eval_batch_size=256,
                  log_every=20, out_dir=None, checkpoint_every=1, quiet=False, callbacks=(),
                  preprocess=None, preprocess_info=None, restore_best=True, recalibrate=None, run=None,
-                 flip_side=None):
+                 flip_side=None, session=None):
         self.model = model
         self.config = {
             "optimizer": str(optimizer), "lr": float(lr), "optimizer_kw": dict(optimizer_kw or {}),
@@ -199,6 +202,7 @@ class Trainer:
         self.callbacks = list(callbacks)
         self.preprocess, self.preprocess_info = preprocess, preprocess_info
         self.run = run
+        self.sessions = [] if session is None else [{**session, "from_epoch": 0, "from_step": 0}]
         self.optimizer = make_optimizer(optimizer, lr=lr, **self.config["optimizer_kw"])
         self.schedule = make_schedule(schedule)
         self.history = new_history()
@@ -473,7 +477,7 @@ class Trainer:
         return {"config": self.config,
                 "position": {"epoch": self.epoch, "iteration": self.iteration, "step": self.step},
                 "epoch_acc": self._epoch_acc, "best": self.best,
-                "stopped_early": self.stopped_early}
+                "stopped_early": self.stopped_early, "sessions": self.sessions}
 
     def _save(self, name):
         return self.save(os.path.join(self.out_dir or ".", name))
@@ -530,6 +534,8 @@ class Trainer:
                 trainer.schedule.load_state_dict(extras["schedule"])
         trainer.history = history
         trainer.epoch, trainer.iteration, trainer.step = position
+        trainer.sessions = list(state.get("sessions") or []) + [
+            {**new, "from_epoch": trainer.epoch, "from_step": trainer.step} for new in trainer.sessions]
         trainer._epoch_acc = state.get("epoch_acc") or trainer._epoch_acc
         trainer.best = best
         trainer.stopped_early = bool(state.get("stopped_early"))
