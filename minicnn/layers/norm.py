@@ -145,8 +145,8 @@ def spatial_batchnorm_backward(dout, cache):
 # in the cache cost about half of those that write a second array, measured).
 # Sums along a block's rows are matrix-vector products with ones (BLAS reads
 # the block once; NumPy's sum over axes was 4x slower). Per-channel values
-# enter as planes of one image's shape (C, H, W), so most passes are between
-# arrays of one shape (NumPy broadcasts a (C, 1, 1) operand about twice as
+# enter as planes of one image's size, (C, H*W), so most passes are between
+# arrays of one shape (NumPy broadcasts a (C, 1) operand about twice as
 # slowly, measured).
 
 def _channel_blocks(x):
