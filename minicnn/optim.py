@@ -25,6 +25,7 @@ import math
 
 from .backend import to_device, to_numpy, xp_of
 from .errors import ConfigError, ShapeError
+from .layers._parallel import map_blocks
 from .validate import check_choice, check_number, scalar
 
 MOMENTUM_FORMS = ("cs231n", "pytorch")
@@ -65,7 +66,18 @@ class Optimizer:
         state = {key: {slot: self._slot(slot, key, params[key]) for slot in self.slots} for key in grads}
         self.t += 1
         for key, g in grads.items():
-            self._update(params[key], g, state[key])
+            self._update_blocks(params[key], g, state[key])
+
+    def _update_blocks(self, w, g, state):
+        """``_update`` (element-wise, in place) on matching blocks of w, g and the state arrays: cache-sized
+        blocks on every core for NumPy (``map_blocks``; every update is element-wise, so the numbers are
+        those of one whole-array update). Where w or a state array is not contiguous, on the whole arrays
+        (a block of its flattened copy would be updated instead)."""
+        slots = list(state)
+        if not all(a.flags.c_contiguous for a in (w, *state.values())):
+            self._update(w, g, state)
+            return
+        map_blocks(lambda w, g, *arrays: self._update(w, g, dict(zip(slots, arrays))), w, g, *state.values())
 
     def _update(self, w, g, state):
         raise NotImplementedError

@@ -71,3 +71,23 @@ def test_masks_drawn_block_by_block_equal_one_draw_for_the_whole_shape(monkeypat
     np.testing.assert_array_equal(to_numpy(keep), want)
     assert keep.dtype == bool and scale == pytest.approx(1 / 0.6)
     np.testing.assert_allclose(to_numpy(out), want / np.float32(0.6), rtol=1e-6)
+
+
+@pytest.mark.parametrize("held_back", [0, 1])     # 1: the generator holds half of a 64-bit output
+@pytest.mark.parametrize("threads", [1, 2])
+def test_blocks_drawn_on_threads_equal_one_draw_and_leave_the_generator_where_it_would(monkeypatch, held_back,
+                                                                                       threads):
+    from minicnn.layers import _parallel
+    monkeypatch.setattr(_parallel, "BLOCK_BYTES", 36)       # 9 draws per block: blocks start on both halves
+    x = np.ones((5, 23), dtype=np.float32)
+    rng, twin = default_rng(5, np), default_rng(5, np)
+    rng.random(held_back, dtype=np.float32), twin.random(held_back, dtype=np.float32)
+    _parallel.set_host_threads(threads)
+    try:
+        _, (keep, _) = dropout_forward(x, 0.5, True, rng=rng)
+    finally:
+        _parallel.set_host_threads(None)
+    np.testing.assert_array_equal(keep, twin.random(x.shape, dtype=np.float32) >= 0.5)
+    got, want = rng.bit_generator.state, twin.bit_generator.state      # ("uinteger" counts only while held)
+    assert (got["state"], got["has_uint32"]) == (want["state"], want["has_uint32"])
+    assert rng.random(3, dtype=np.float32).tolist() == twin.random(3, dtype=np.float32).tolist()

@@ -10,7 +10,7 @@ import pytest
 
 from minicnn.backend import default_rng, to_numpy
 from minicnn.layers import (_parallel, conv, conv_backward, conv_forward, dropout_backward, dropout_forward,
-                            maxpool_backward, maxpool_forward, relu_backward, relu_forward,
+                            l2_penalty, maxpool_backward, maxpool_forward, relu_backward, relu_forward,
                             spatial_batchnorm_backward, spatial_batchnorm_forward)
 
 
@@ -64,6 +64,29 @@ def test_single_threaded_blas_gives_the_threads_back():
     with _parallel.single_threaded_blas():
         assert get() == 1
     assert get() == before
+
+
+def test_layers_that_split_work_keep_blas_single_threaded_for_their_whole_call(monkeypatch, rng):
+    """Idle OpenBLAS threads spin after a multi-threaded call: layers on several host threads make none,
+    not even the filter transform outside the chunks; on one host thread BLAS keeps its threads."""
+    api = _parallel._blas_threads_api()
+    if api is None:
+        pytest.skip("this BLAS cannot be told its thread count (not OpenBLAS)")
+    get, _ = api
+    before = get()
+    seen = []
+    transform = conv.filter_transform
+    monkeypatch.setattr(conv, "filter_transform", lambda *a, **k: (seen.append(get()), transform(*a, **k))[1])
+    x, w, b = rng.standard_normal((2, 16, 6, 6)), rng.standard_normal((4, 16, 3, 3)), np.zeros(4)
+    for threads, want in ((2, 1), (1, before)):
+        _parallel.set_host_threads(threads)
+        try:
+            out, cache = conv_forward(x, w, b, 1, 1, method="winograd")
+            conv_backward(out, cache)
+        finally:
+            _parallel.set_host_threads(None)
+        assert seen[-2:] == [want, want]
+        assert get() == before
 
 
 def test_map_blocks_covers_whole_arrays(xp):
@@ -130,3 +153,15 @@ def test_matmul_split_among_threads_equals_one_product(xp, rng, m, k, n):
         _parallel.set_host_threads(None)
     np.testing.assert_allclose(to_numpy(got), to_numpy(a @ b), rtol=1e-12)
     np.testing.assert_allclose(to_numpy(transposed), to_numpy(b.T @ a.T), rtol=1e-12)
+
+
+def test_l2_penalty_split_equals_plain(monkeypatch, xp, rng):
+    weights = {"w": xp.asarray(rng.standard_normal((9, 13)).astype(np.float32)),
+               "v": xp.asarray(rng.standard_normal(5))}
+
+    def run():
+        loss, grads = l2_penalty(weights, 0.1)
+        return loss, grads["w"], grads["v"]
+    split, plain = split_and_plain(monkeypatch, run)
+    assert_all_close(split, plain, 1e-6)
+    np.testing.assert_array_equal(to_numpy(split[1]), to_numpy(0.1 * weights["w"]))

@@ -258,3 +258,29 @@ def test_loading_state_made_with_other_hyper_parameters_is_a_config_error():
     state = make_optimizer("momentum", lr=0.1, momentum=0.8).state_dict()
     with pytest.raises(ConfigError, match="momentum=0.8"):
         make_optimizer("momentum", lr=0.1).load_state_dict(state)
+
+
+@pytest.mark.parametrize("name", ["sgd", "nesterov", "rmsprop", "adam"])
+def test_updates_by_blocks_on_threads_equal_whole_array_updates(monkeypatch, xp, rng, name):
+    """Updates are element-wise: cut into tiny blocks on two threads they give the same numbers, and a
+    parameter that is a strided view is still updated in place."""
+    from minicnn.layers import _parallel
+    w0 = rng.standard_normal((7, 11)).astype(np.float32)
+    grads = [rng.standard_normal(w0.shape).astype(np.float32) for _ in range(3)]
+
+    def run(block_bytes, threads, strided):
+        monkeypatch.setattr(_parallel, "BLOCK_BYTES", block_bytes)
+        _parallel.set_host_threads(threads)
+        try:
+            spread = np.zeros((7, 22), dtype=np.float32)
+            spread[:, ::2] = w0
+            opt = make_optimizer(name, lr=0.01)
+            params = {"w": xp.asarray(spread)[:, ::2] if strided else xp.asarray(w0.copy())}
+            for g in grads:
+                opt.step(params, {"w": xp.asarray(g)})
+            return backend.to_numpy(params["w"])
+        finally:
+            _parallel.set_host_threads(None)
+    whole = run(2 ** 40, 1, False)
+    np.testing.assert_array_equal(run(40, 2, False), whole)
+    np.testing.assert_array_equal(run(40, 2, True), whole)

@@ -5,7 +5,11 @@ work on different chunks of an array run on different cores. While they do,
 BLAS is asked to run single-threaded: the chunks' matrix products are small,
 and a multi-threaded BLAS would make its own threads meet after every call,
 which costs far more than the product on a busy machine (measured:
-docs/speed.md). BLAS gets its threads back when the chunks are done.
+docs/speed.md). BLAS gets its threads back when the chunks are done; layers
+that split work (``@owns_cores``) keep it single-threaded for their whole call,
+small matrix products outside the chunks included, since an idle OpenBLAS
+thread spins for about 0.1 s after every multi-threaded call, taking a core
+from the worker threads of whatever runs next.
 
 Work is spread statically: worker k takes chunks k, k + W, k + 2W, ... of the
 W workers, so sums kept per worker and added in worker order give the same
@@ -15,6 +19,8 @@ of its cores already. Where the BLAS cannot be told its thread count (not
 OpenBLAS, or not Linux), the chunks run one after the other, as before.
 """
 import ctypes
+import functools
+import inspect
 import os
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -75,6 +81,25 @@ def run_chunks(work, n, step, xp, parallel=True):
     with single_threaded_blas():
         for future in [_executor().submit(worker, slot) for slot in range(count)]:
             future.result()
+
+
+def owns_cores(layer):
+    """Decorator: ``layer(a, ...)`` runs with BLAS single-threaded whenever host work on ``a``'s
+    backend is spread over several threads (``host_threads``), from its first statement to its last.
+
+    After a call on several threads OpenBLAS's idle threads keep spinning (measured here:
+    70-120 ms of CPU after one 36 x 36 by 36 x 2048 float32 product), and on a 2-core machine that
+    spinning takes a core from minicnn's own worker threads; a single-threaded BLAS call wakes no one.
+    """
+    first = next(iter(inspect.signature(layer).parameters))
+
+    @functools.wraps(layer)
+    def wrapped(*args, **kwargs):
+        if host_threads(xp_of(args[0] if args else kwargs.get(first))) <= 1:
+            return layer(*args, **kwargs)
+        with single_threaded_blas():
+            return layer(*args, **kwargs)
+    return wrapped
 
 
 def matmul(a, b, min_macs=2 ** 22):

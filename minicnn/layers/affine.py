@@ -2,9 +2,10 @@
 from ..backend import xp_of
 from ..errors import ShapeError
 from ._check import require_min_ndim, require_ndim, require_shape
-from ._parallel import matmul
+from ._parallel import matmul, owns_cores
 
 
+@owns_cores
 def affine_forward(x, w, b):
     """out = x_flat @ w + b.
 
@@ -25,6 +26,7 @@ def affine_forward(x, w, b):
     return out, (x_flat, w, x.shape)
 
 
+@owns_cores
 def affine_backward(dout, cache):
     """Gradients of the affine layer.
 

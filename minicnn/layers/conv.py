@@ -16,7 +16,7 @@ from ..backend import is_host, xp_of
 from ..errors import ConfigError, ShapeError
 from ._check import require_ndim, require_positive_int, require_shape
 from ._windows import add_windows, output_size, window_view
-from ._parallel import host_threads, run_chunks
+from ._parallel import host_threads, owns_cores, run_chunks
 from .budget import MIB, conv_memory_budget, images_per_chunk
 from .winograd import (filter_gradient, filter_transform, input_tiles, tile_grid, winograd_backward_chunk,
                        winograd_forward_chunk)
@@ -168,6 +168,7 @@ def conv_method(xp, x_shape, w_shape, stride):
     return "im2col"
 
 
+@owns_cores
 def conv_forward(x, w, b, stride=1, pad=0, memory_budget=None, method=None):
     """Convolve N images with F filters (cross-correlation, as in every CNN library).
 
@@ -206,6 +207,7 @@ def conv_forward(x, w, b, stride=1, pad=0, memory_budget=None, method=None):
     return out, ("chunks", x, w, stride, pad, step)
 
 
+@owns_cores
 def conv_backward(dout, cache):
     """Gradients of the convolution, whichever path ``conv_forward`` took.
 

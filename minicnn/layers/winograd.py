@@ -43,7 +43,8 @@ shared by two tiles are transformed once), then on the columns of the cut
 tiles; its adjoint adds the gradients back the same way. The output
 transform runs columns then rows; the filter transform and the gradient of
 the output transform are one matrix product each with a Kronecker matrix
-(``_transform``). Tile positions are numbered column-major, xi = j*a + i.
+(``_matrices``; the filter's on every core). Tile positions are numbered
+column-major, xi = j*a + i.
 ``conv`` runs the batch in chunks of images sized by a memory budget, on
 every core; the result does not depend on the chunking beyond float
 rounding of the dw sum. Stride 1, square kernels.
@@ -54,6 +55,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..backend import xp_of
+from ._parallel import matmul
 from ._windows import output_size, strided_view
 
 # Interpolation points, in the order they are used: small numbers keep the
@@ -119,13 +121,18 @@ def tile_grid(h, w, r, m, pad):
 
 @lru_cache(maxsize=None)
 def _host_matrices(m, r, dtype):
-    mats = winograd_matrices(m, r)
-    return tuple(mat.astype(dtype) for mat in mats + tuple(np.kron(mat, mat) for mat in mats))
+    at, g, bt = winograd_matrices(m, r)
+    a = m + r - 1
+    column_major = np.arange(a * a).reshape(a, a).T.reshape(-1)      # position j*a + i is row i*a + j
+    return tuple(mat.astype(dtype) for mat in (at, g, bt, np.kron(at, at), np.kron(g, g)[column_major]))
 
 
 def _matrices(xp, dtype, m, r, kron=False):
-    """(A^T, G, B^T) of F(m, r) in ``dtype`` on backend xp, or their Kronecker squares kron(M, M) with
-    ``kron``; built once per dtype (a chunk of one image is too small to rebuild them each time)."""
+    """(A^T, G, B^T) of F(m, r) in ``dtype`` on backend xp; built once per dtype (a chunk of one image is
+    too small to rebuild them each time). With ``kron``: (kron(A^T, A^T), K_G) instead, where
+    kron(A^T, A^T) keeps the column-major tile order and K_G (a*a, r*r) is kron(G, G) with its rows put
+    in column-major tile order: it maps the r*r taps of a kernel in w's own (row-major) order to the
+    a*a values of G w G^T in column-major order."""
     mats = _host_matrices(m, r, np.dtype(dtype))
     return tuple(xp.asarray(mat) for mat in (mats[3:] if kron else mats[:3]))
 
@@ -171,12 +178,16 @@ def input_tiles(x, r, m, pad, out=None):
 
 def filter_transform(w, m, channels_last=False):
     """U = G w G^T for every filter and channel: w (F, C, r, r) -> (a*a, F, C), or (a*a, C, F)
-    with ``channels_last``; tile positions column-major (xi = j*a + i), as in ``input_tiles``."""
-    xp = xp_of(w)
+    with ``channels_last``; tile positions column-major (xi = j*a + i), as in ``input_tiles``.
+
+    One matrix product (K_G of ``_matrices``, rows of r*r taps of w as stored) written straight in the
+    asked layout: for channels last, w's (F, C) axes are swapped first (a copy of whole r x r kernels,
+    cheaper than swapping the a*a times larger result); on every core for NumPy (``_parallel.matmul``).
+    """
     f, c, r, _ = w.shape
-    _, kron_g, _ = _matrices(xp, w.dtype, m, r, kron=True)
-    u = _transform(kron_g, w.transpose(0, 1, 3, 2).reshape(f * c, r * r).T).reshape(-1, f, c)
-    return xp.ascontiguousarray(u.transpose(0, 2, 1)) if channels_last else u
+    taps = (w.transpose(1, 0, 2, 3) if channels_last else w).reshape(-1, r * r)   # (C*F or F*C, r*r)
+    u = matmul(_matrices(xp_of(w), w.dtype, m, r, kron=True)[1], taps.T)
+    return u.reshape(-1, c, f) if channels_last else u.reshape(-1, f, c)
 
 
 def winograd_forward_chunk(x, ut, b, pad, m, r, out, tiles=None):
@@ -249,7 +260,8 @@ def _add_back(grid, windows, m, count, axis):
 
 
 def filter_gradient(du, m, r):
-    """dw = G^T dU G: dU (a*a, F, C), tile positions column-major -> dw (F, C, r, r)."""
-    _, kron_g, _ = _matrices(xp_of(du), du.dtype, m, r, kron=True)
+    """dw = G^T dU G: dU (a*a, F, C), tile positions column-major -> dw (F, C, r, r), the adjoint of
+    ``filter_transform``: one product dU^T (F*C, a*a) @ K_G (a*a, r*r) (``_matrices``), rows of w as stored."""
     f, c = du.shape[1:]
-    return _transform(kron_g.T, du.reshape(len(du), -1)).T.reshape(f, c, r, r).transpose(0, 1, 3, 2)
+    kron_g = _matrices(xp_of(du), du.dtype, m, r, kron=True)[1]
+    return matmul(du.reshape(len(du), -1).T, kron_g).reshape(f, c, r, r)
