@@ -353,7 +353,7 @@ class Model:
             reg_loss, reg_grads = L.l2_penalty({n: self.params[n] for n in self.weight_names}, self.reg)
             loss = loss + reg_loss
             for n, g in reg_grads.items():
-                grads[n] = grads[n] + g
+                grads[n] += g        # in place: the layers' gradients are fresh arrays of this step
         return (loss, grads, scores) if return_scores else (loss, grads)
 
     def _batches(self, X, batch_size):
