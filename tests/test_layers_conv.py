@@ -186,3 +186,12 @@ def test_the_default_budget_is_a_sixteenth_of_free_memory_capped_on_the_host_onl
     assert default_budget(64 * 1024 * MIB) == 256 * MIB            # host: at most 256 MiB
     assert default_budget(64 * 1024 * MIB, gpu=True) == 4096 * MIB  # GPU: the whole batch usually fits
     assert default_budget(None) == 256 * MIB
+
+
+@pytest.mark.parametrize("n, step, workers", [(128, 44, 2), (128, 5, 2), (7, 4, 2), (10, 3, 3), (5, 5, 1)])
+def test_host_chunks_give_every_worker_the_same_share(n, step, workers):
+    from minicnn.layers.conv import _even_step
+    even = _even_step(n, step, workers)
+    chunks = [min(n, lo + even) - lo for lo in range(0, n, even)]
+    shares = [sum(chunks[k::workers]) for k in range(workers)]
+    assert even <= step and max(shares) - min(shares) <= even

@@ -64,7 +64,7 @@ def test_a_mask_of_the_wrong_shape_is_refused():
 
 def test_masks_drawn_block_by_block_equal_one_draw_for_the_whole_shape(monkeypatch, xp):
     from minicnn.layers import _parallel
-    monkeypatch.setattr(_parallel, "BLOCK_BYTES", 100)      # 25 float32 draws per block
+    monkeypatch.setattr(_parallel, "block_bytes", lambda xp: 100)      # 25 float32 draws per block
     x = xp.ones((7, 9, 11), dtype=xp.float32)
     out, (keep, scale) = dropout_forward(x, 0.4, True, rng=default_rng(3, xp))
     want = to_numpy(default_rng(3, xp).random(x.shape, dtype=xp.float32)) >= 0.4
@@ -78,7 +78,7 @@ def test_masks_drawn_block_by_block_equal_one_draw_for_the_whole_shape(monkeypat
 def test_blocks_drawn_on_threads_equal_one_draw_and_leave_the_generator_where_it_would(monkeypatch, held_back,
                                                                                        threads):
     from minicnn.layers import _parallel
-    monkeypatch.setattr(_parallel, "BLOCK_BYTES", 36)       # 9 draws per block: blocks start on both halves
+    monkeypatch.setattr(_parallel, "block_bytes", lambda xp: 36)   # 9 draws per block: blocks start on both halves
     x = np.ones((5, 23), dtype=np.float32)
     rng, twin = default_rng(5, np), default_rng(5, np)
     rng.random(held_back, dtype=np.float32), twin.random(held_back, dtype=np.float32)

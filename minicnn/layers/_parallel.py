@@ -123,9 +123,17 @@ def matmul(a, b, min_macs=2 ** 22):
     return out
 
 
-def rows_per_block(row_bytes):
-    """Rows (e.g. images) per block of element-wise work: blocks of about BLOCK_BYTES stay in the core's cache."""
-    return max(1, BLOCK_BYTES // max(1, row_bytes))
+def block_bytes(xp):
+    """Bytes per block of element-wise work on backend ``xp``: BLOCK_BYTES on one thread, twice that
+    when the blocks are spread over several. Every NumPy call of a worker takes the GIL, and a worker
+    that finds it held sleeps until woken; longer calls mean fewer such waits (measured with two
+    threads: batchnorm, ReLU, dropout and max-pool faster with 512 K blocks; docs/speed.md)."""
+    return BLOCK_BYTES * (2 if host_threads(xp) > 1 else 1)
+
+
+def rows_per_block(row_bytes, xp):
+    """Rows (e.g. images) per block of element-wise work: blocks of about ``block_bytes`` stay in the core's cache."""
+    return max(1, block_bytes(xp) // max(1, row_bytes))
 
 
 def for_blocks(work, n, row_bytes, xp, parallel=True):
@@ -134,7 +142,7 @@ def for_blocks(work, n, row_bytes, xp, parallel=True):
     if not is_host(xp):
         work(0, n, 0)
     else:
-        run_chunks(work, n, rows_per_block(row_bytes), xp, parallel)
+        run_chunks(work, n, rows_per_block(row_bytes, xp), xp, parallel)
 
 
 def map_blocks(kernel, *arrays, parallel=True):

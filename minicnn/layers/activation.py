@@ -32,7 +32,7 @@ def _zero(xp, x):
     measured), elsewhere the scalar 0."""
     if not is_host(xp):
         return lambda size: 0
-    zeros = xp.zeros(min(x.size, rows_per_block(x.itemsize)), dtype=x.dtype)
+    zeros = xp.zeros(min(x.size, rows_per_block(x.itemsize, xp)), dtype=x.dtype)
     return lambda size: zeros[:size]
 
 

@@ -139,7 +139,7 @@ def _squares_and_scaled(w, reg):
     the block sums then added in block order (the same numbers on any number of threads)."""
     xp = xp_of(w)
     flat, scaled = w.reshape(-1), xp.empty(w.shape, dtype=w.dtype)
-    step = rows_per_block(w.itemsize)
+    step = rows_per_block(w.itemsize, xp)
     sums = xp.empty(-(-flat.size // step) if is_host(xp) else 1, dtype=w.dtype)
 
     def block(lo, hi, _):

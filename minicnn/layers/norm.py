@@ -149,17 +149,17 @@ def spatial_batchnorm_backward(dout, cache):
 # arrays of one shape (NumPy broadcasts a (C, 1) operand about twice as
 # slowly, measured).
 
-def _channel_blocks(x):
-    """Blocks (n, c0, c1), one image's channels c0:c1 each, about BLOCK_BYTES: every (n, c) once."""
+def _channel_blocks(xp, x):
+    """Blocks (n, c0, c1), one image's channels c0:c1 each, about ``_parallel.block_bytes``: every (n, c) once."""
     n, c, h, w = x.shape
-    groups = min(c, max(1, -(-x[0].nbytes // _parallel.BLOCK_BYTES)))
+    groups = min(c, max(1, -(-x[0].nbytes // _parallel.block_bytes(xp))))
     step = -(-c // groups)
     return [(i, c0, min(c, c0 + step)) for i in range(n) for c0 in range(0, c, step)]
 
 
 def _each_block(xp, x, work):
     """Call work(n, c0, c1) for every block of ``_channel_blocks(x)``, on every core."""
-    blocks = _channel_blocks(x)
+    blocks = _channel_blocks(xp, x)
     _parallel.run_chunks(lambda lo, hi, _: [work(*b) for b in blocks[lo:hi]], len(blocks), 1, xp)
 
 
