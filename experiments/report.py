@@ -167,7 +167,7 @@ def shortfall(runs):
     return "\n".join(lines)
 
 
-def _minutes(seconds):
+def minutes(seconds):
     return f"{seconds / 60:.1f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
 
 
@@ -194,16 +194,15 @@ def results_table(runs, references=True):
                                            r["folder"])):
         ref, tf = paper.reference(run["model"], "paper"), paper.reference(run["model"], "tf")
         paper_val = paper_val_cell(run["model"])
-        commit = ", ".join(f"`{c}`" for c in commits(run)) + (" (uncommitted changes)" if run["git"].get("dirty") else "")
         ref_cells = (f"{paper_val} | {pct(ref.get('test'))} | {pct(tf.get('val'))} | {pct(tf.get('test'))} | "
                      if references else "")
         lines.append(
             f"| {paper.MODEL_TITLES.get(run['model'], run['model'])} | `{run['folder']}` | {run['data']['kind']} | "
             f"{protocol_line(run)} | {run['best_epoch']} / {run['epochs_run']} | {pct(run['val']['accuracy'])} | "
             f"{pct(run['test']['accuracy'])} | {ref_cells}{describe_hardware(run['hardware'])} | {run['backend']} | "
-            f"{_minutes(run['timing']['train_time_s'])} | {_minutes(run['timing']['wall_time_s'])}"
+            f"{minutes(run['timing']['train_time_s'])} | {minutes(run['timing']['wall_time_s'])}"
             f"{' (last session; resumed)' if run['timing'].get('resumed') else ''} | "
-            f"{run['timing']['images_per_s']:.0f} | {commit} |")
+            f"{run['timing']['images_per_s']:.0f} | {commits_cell(run)} |")
     return "\n".join(lines)
 
 
@@ -353,6 +352,11 @@ def commits(run):
     return list(dict.fromkeys(found))
 
 
+def commits_cell(run):
+    """The commits of ``run`` as Markdown code spans, flagged when the code had uncommitted changes."""
+    return ", ".join(f"`{c}`" for c in commits(run)) + (" (uncommitted changes)" if run["git"].get("dirty") else "")
+
+
 def sessions_line(run):
     """One Markdown sentence: the processes that trained ``run`` (commit, machine, first epoch), when recorded."""
     sessions = run.get("sessions")
@@ -426,8 +430,8 @@ def readme_table(runs):
             continue
         lines.append(f"| {paper.MODEL_TITLES[model]} (`{run['folder']}`) | {protocol_line(run)} | "
                      f"{pct(run['val']['accuracy'])} / {pct(run['test']['accuracy'])} | {theirs} | "
-                     f"{describe_hardware(run['hardware'])}, {_minutes(run['timing']['train_time_s'])}, "
-                     + ", ".join(f"`{c}`" for c in commits(run)) + " |")
+                     f"{describe_hardware(run['hardware'])}, {minutes(run['timing']['train_time_s'])}, "
+                     f"{commits_cell(run)} |")
     return "\n".join(lines)
 
 

@@ -9,8 +9,8 @@
    ``minicnn.apps.shipped`` looks for it, refusing a copy over 10 MB (the
    shallow models' 18.9 million parameters take 38 MB: only the deep CNN fits);
 3. when FER-2013 is found (``--data`` or ``$MINICNN_FER2013``), evaluates the
-   copy itself on the test split (PrivateTest) and counts how many test
-   predictions agree with the float32 run's;
+   copy itself on the test split (PrivateTest) and says whether its confusion
+   matrix equals the float32 run's;
 4. writes docs/model-card.md from the run's metrics.json and those numbers:
    every number in the card comes from a file or a measurement, never from
    this script's text (except the paper's, from ``minicnn.pipeline.paper``).
@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from experiments.report import commits_cell, minutes
 from minicnn.apps.shipped import WEIGHTS
 from minicnn.data import CLASS_NAMES
 from minicnn.errors import ConfigError, MiniCNNError
@@ -130,8 +131,8 @@ def model_card(metrics, info, run, checkpoint, copy=None):
         f"horizontal flips, batch {train['batch_size']}, {train['optimizer']['name']} at learning rate "
         f"{train['lr']:g}, L2 {train['reg']:g}, seed {metrics['seed']}; where this departs from the paper is "
         "stated in experiments/CONFIGS.md.",
-        f"- Trained on {describe_hardware(metrics['hardware'])} in {metrics['timing']['wall_time_s'] / 3600:.1f} h "
-        f"at commit `{metrics['git']['commit'][:10]}`.", "",
+        f"- Trained on {describe_hardware(metrics['hardware'])} in {minutes(metrics['timing']['train_time_s'])} "
+        f"(every session's training time) under commit(s) {commits_cell(metrics)}.", "",
         "## How well it does", "",
         f"Test (PrivateTest, n = {test['n']:,}): **{pct(test['accuracy'])}** "
         f"(95% interval ±{100 * interval(test['accuracy'], test['n']):.1f} points); validation "
