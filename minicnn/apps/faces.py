@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
+from ..extras import require
 
 FACE_SIZE = 48
 """Side of the square grayscale input the models take."""
@@ -63,7 +64,7 @@ def to_gray(rgb):
 
     Luminance Y = 0.2125 R + 0.7154 G + 0.0721 B (scikit-image's rgb2gray).
     """
-    from skimage.color import rgb2gray
+    rgb2gray = require("skimage.color", "converting photos to grey").rgb2gray
 
     rgb = np.asarray(rgb)
     if rgb.ndim == 2:
@@ -72,10 +73,8 @@ def to_gray(rgb):
 
 
 def _cascade():
-    from skimage.data import lbp_frontal_face_cascade_filename
-    from skimage.feature import Cascade
-
-    return Cascade(lbp_frontal_face_cascade_filename())
+    cascade_file = require("skimage.data", "face detection").lbp_frontal_face_cascade_filename()
+    return require("skimage.feature", "face detection").Cascade(cascade_file)
 
 
 def _overlap(a, b):
@@ -110,7 +109,7 @@ def detect_faces(gray, min_face=0.1, min_neighbors=8, scale_factor=1.1):
     fewer false alarms, more missed faces). scale_factor: step between the
     window sizes searched. Boxes are returned left to right, then top to bottom.
     """
-    from skimage.transform import rescale
+    rescale = require("skimage.transform", "face detection").rescale
 
     if not 0 < min_face <= 1:
         raise DataError(f"min_face={min_face} must be a fraction of the photo's shorter side in (0, 1]")
@@ -145,7 +144,7 @@ def crop_face(gray, box, margin=0.15, size=FACE_SIZE):
     leaves the photo the edge pixels repeat. The crop is then resized to
     ``size`` x ``size`` with anti-aliasing. A whole-image box is used as is.
     """
-    from skimage.transform import resize
+    resize = require("skimage.transform", "cropping faces").resize
 
     gray = np.asarray(gray, dtype=np.float64)
     if box == whole_image_box(gray):

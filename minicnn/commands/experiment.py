@@ -11,7 +11,6 @@ metrics.json, per_class.md, curves.png and confusion.png of the epoch with the
 best validation accuracy. The run id names the protocol (``full``, ``quick``,
 ``reduced-e4-random``, ...) unless ``--run-id`` is given.
 """
-from pathlib import Path
 
 from ..pipeline.config import MODEL_NAMES, default_run_id, load_config
 from ..pipeline.run import check_run, run

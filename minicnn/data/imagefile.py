@@ -22,6 +22,7 @@ import warnings
 import numpy as np
 
 from ..errors import DataError
+from ..extras import require
 
 MAX_PIXELS = 100_000_000
 """The largest image decoded, in pixels (100 megapixels: above any camera photo in common use)."""
@@ -37,7 +38,8 @@ def decode_image(source, name, mode="L", size=None, upright=False):
     Raises DataError (one line) for an image of another size, one above
     MAX_PIXELS, floating-point pixels, or a file that cannot be read or decoded.
     """
-    from PIL import Image, ImageOps
+    Image = require("PIL.Image", "decoding images")
+    ImageOps = require("PIL.ImageOps", "decoding images")
 
     try:
         with warnings.catch_warnings():
@@ -67,7 +69,7 @@ def decode_image(source, name, mode="L", size=None, upright=False):
 
 def _eight_bit(image, name):
     """``image`` itself, or for 16-bit grey an "L" image of ``round(v * 255 / 65535)``."""
-    from PIL import Image
+    Image = require("PIL.Image", "decoding images")
 
     if image.mode == "F":
         raise DataError(f"{name} has floating-point pixels (range unknown): save it as an 8- or 16-bit image")

@@ -19,6 +19,7 @@ import zlib
 import numpy as np
 
 from ..errors import DataError
+from ..extras import require
 from .splits import IMAGE_SHAPE, N_CLASSES, SPLIT_NAMES, Split
 
 COLUMNS = ("emotion", "pixels", "Usage")
@@ -69,7 +70,7 @@ def read_csv(path, skip_bad_rows=False):
 
 
 def _read_frame(path):
-    import pandas as pd
+    pd = require("pandas", "reading the Kaggle CSV")
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
     except pd.errors.EmptyDataError:
@@ -88,7 +89,7 @@ def _read_frame(path):
 
 def _parse_labels(texts):
     """Labels int64 (N,) and a bool mask of entries that are not an integer 0..6."""
-    import pandas as pd
+    pd = require("pandas", "reading the Kaggle CSV")
     values = pd.to_numeric(pd.Series(texts, dtype=str).str.strip(), errors="coerce").to_numpy(dtype=float)
     bad = ~np.isfinite(values) | (values != np.round(values)) | (values < 0) | (values >= N_CLASSES)
     return np.where(bad, 0, values).astype(np.int64), bad

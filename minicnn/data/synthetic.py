@@ -26,6 +26,7 @@ change when ``n_train`` does.
 """
 import numpy as np
 
+from ..extras import require
 from .splits import CLASS_NAMES, IMAGE_SHAPE, FERDataset, Split
 
 # Per-class means of the expression cues (face units: 1 = half the face width).
@@ -125,9 +126,8 @@ def save_sample_grid(path, dataset=None, per_class=8, seed=0, split="train"):
     ``dataset`` is any ``FERDataset`` (default: ``load_synthetic(seed=seed)``);
     images are picked from ``split`` by a seeded generator. Needs matplotlib.
     """
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    require("matplotlib", "sample grids").use("Agg")
+    plt = require("matplotlib.pyplot", "sample grids")
 
     dataset = dataset or load_synthetic(n_train=len(CLASS_NAMES) * per_class * 2, n_val=7, n_test=7, seed=seed)
     data = getattr(dataset, split)

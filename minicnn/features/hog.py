@@ -20,6 +20,7 @@ from ..backend import to_numpy
 from ..data import cache
 from ..data.messages import Progress
 from ..errors import ConfigError, DataError
+from ..extras import require
 
 DEFAULTS = {"orientations": 9, "pixels_per_cell": (8, 8), "cells_per_block": (2, 2)}
 _CHUNK = 512
@@ -81,6 +82,6 @@ def hog_features(images, orientations=9, pixels_per_cell=(8, 8), cells_per_block
 
 def _hog_chunk(images, params):
     """float32 (n, D): skimage's HOG (L2-Hys blocks) of each image of a chunk."""
-    from skimage.feature import hog
+    hog = require("skimage.feature", "HOG features").hog
     return np.stack([hog(image, block_norm="L2-Hys", feature_vector=True, **params)
                      for image in images]).astype(np.float32)

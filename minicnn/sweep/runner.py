@@ -36,6 +36,7 @@ import traceback
 import uuid
 
 from ..errors import ConfigError
+from ..extras import require
 
 RETRIES = 1
 """How many times a killed worker's trial is run again before it is reported failed."""
@@ -47,11 +48,7 @@ BLAS_THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"
 
 
 def _distributed():
-    try:
-        import distributed
-    except ImportError as exc:
-        raise ConfigError("sweeps need Dask distributed: pip install -e .[sweep]") from exc
-    return distributed
+    return require("distributed", "sweeps")
 
 
 def gpu_devices():
@@ -80,7 +77,7 @@ def local_cluster(workers=None, backend=None):
     killed, restarting) 15 s after an earlier death of that worker, and the
     sweep would lose that worker slot.
     """
-    import dask
+    dask = require("dask", "sweeps")
     distributed = _distributed()
     backend = backend or os.environ.get("MINICNN_BACKEND", "numpy").strip().lower() or "numpy"
     devices = gpu_devices() if backend == "cupy" else None

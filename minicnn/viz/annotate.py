@@ -4,6 +4,7 @@ from pathlib import Path
 import numpy as np
 
 from ..backend import to_numpy
+from ..extras import require
 
 BOX_COLOURS = ((230, 57, 70), (29, 120, 230), (46, 160, 67), (244, 162, 38), (142, 68, 173))
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
@@ -17,7 +18,8 @@ def annotate(rgb, boxes, labels, path):
     "Happy 0.61"). Line width and font size follow the photo's size. The
     format follows the suffix of ``path`` (PNG, JPEG, ...). Returns the Path.
     """
-    from PIL import Image, ImageDraw, ImageFont
+    Image, ImageDraw, ImageFont = (require(f"PIL.{name}", "drawing on photos")
+                                   for name in ("Image", "ImageDraw", "ImageFont"))
 
     image = Image.fromarray(np.asarray(to_numpy(rgb), dtype=np.uint8))
     draw = ImageDraw.Draw(image)

@@ -13,19 +13,14 @@ from pathlib import Path
 import numpy as np
 
 from ..backend import to_numpy
-from ..errors import MiniCNNError
+from ..extras import require
 from ..training.metrics import normalize_confusion
 
 
 def matplotlib_figure_classes():
-    """(Figure, FigureCanvasAgg), or a MiniCNNError naming the extra to install."""
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise MiniCNNError("plots need matplotlib: install the viz extra with "
-                           "`pip install -e .[viz]` (or `pip install matplotlib`)") from None
-    return Figure, FigureCanvasAgg
+    """(Figure, FigureCanvasAgg), or a MissingExtra naming the extra to install."""
+    return (require("matplotlib.figure", "plots").Figure,
+            require("matplotlib.backends.backend_agg", "plots").FigureCanvasAgg)
 
 
 def _save(fig, canvas_cls, path):
