@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from minicnn.backend import to_numpy
+from minicnn.backend import is_host, to_numpy
 from minicnn.errors import ConfigError, ShapeError
 from minicnn.gradcheck import check_layer
 from minicnn.layers import (col2im, conv_backward, conv_backward_im2col, conv_backward_naive, conv_forward,
@@ -154,7 +154,10 @@ def test_the_reference_im2col_convolution_stays_and_keeps_its_columns(xp, rng):
 def test_chunks_of_the_batch_keep_x_not_columns_and_give_the_same_gradients(xp, rng, x_shape, w_shape, stride, pad):
     x, w, b = conv_inputs(xp, rng, x_shape, w_shape)
     out, cache = conv_forward(x, w, b, stride, pad, memory_budget=1, method="im2col")   # one image a chunk
-    assert cache[0] == ("chunks" if x_shape[0] > 1 else "columns")
+    if is_host(xp):                                         # one column matrix per image (image_columns)
+        assert cache[0] == "image columns" and cache[1] is x
+    else:
+        assert cache[0] == ("chunks" if x_shape[0] > 1 else "columns")
     if x_shape[0] > 1:
         assert cache[1] is x                                # columns are recomputed in backward
     ref, ref_cache = conv_forward_im2col(x, w, b, stride, pad)
@@ -195,3 +198,16 @@ def test_host_chunks_give_every_worker_the_same_share(n, step, workers):
     chunks = [min(n, lo + even) - lo for lo in range(0, n, even)]
     shares = [sum(chunks[k::workers]) for k in range(workers)]
     assert even <= step and max(shares) - min(shares) <= even
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float32, 1e-5), (np.float64, 1e-12)])
+@pytest.mark.parametrize("x_shape, w_shape, stride, pad", GEOMETRIES + [((5, 1, 12, 11), (6, 3, 3), 1, 1)])
+def test_one_column_matrix_per_image_equals_the_reference(xp, rng, dtype, rtol, x_shape, w_shape, stride, pad):
+    x, w, b = (a.astype(dtype) for a in conv_inputs(xp, rng, x_shape, w_shape))
+    out, cache = conv_forward(x, w, b, stride, pad, method="im2col")
+    ref, ref_cache = conv_forward_im2col(x, w, b, stride, pad)
+    dout = xp.asarray(rng.standard_normal(out.shape).astype(dtype))
+    for got, want in zip((out, *conv_backward(dout, cache)), (ref, *conv_backward_im2col(dout, ref_cache))):
+        assert got.dtype == dtype and got.shape == want.shape
+        want = to_numpy(want)
+        np.testing.assert_allclose(to_numpy(got), want, rtol=0, atol=rtol * float(np.abs(want).max()))

@@ -4,7 +4,8 @@
 the whole batch as one column matrix and one matrix product (and CuPy's path).
 ``conv_forward`` / ``conv_backward`` compute the same in chunks of images that
 fit a memory budget (``budget``), on every core for NumPy (``_parallel``), by
-im2col or, where it pays, by Winograd (``winograd``).
+im2col (on NumPy with one column matrix per image, ``image_columns``) or,
+where it pays, by Winograd (``winograd``).
 
 Layout of the column matrix used by ``im2col`` / ``col2im``:
     cols has shape (C*KH*KW, N*H'*W'); row r = (c*KH + i)*KW + j holds kernel
@@ -17,6 +18,7 @@ from ..errors import ConfigError, ShapeError
 from ._check import require_ndim, require_positive_int, require_shape
 from ._windows import add_windows, output_size, window_view
 from ._parallel import host_threads, owns_cores, run_chunks
+from . import image_columns
 from .budget import MIB, conv_memory_budget, images_per_chunk
 from .winograd import (filter_gradient, filter_transform, input_tiles, tile_grid, winograd_backward_chunk,
                        winograd_forward_chunk)
@@ -178,7 +180,7 @@ def conv_forward(x, w, b, stride=1, pad=0, memory_budget=None, method=None):
     on every core for NumPy (``_parallel``). ``method``: "im2col", "winograd"
     (stride 1, square kernel) or None for ``conv_method``'s choice.
     Returns (out, cache) for ``conv_backward``; the cache keeps x, not columns,
-    unless the whole batch ran as one im2col chunk.
+    unless the whole batch ran as one im2col chunk (never on NumPy).
     """
     xp = xp_of(x, w, b)
     ho, wo = check_conv_args("conv_forward", x, w, b, stride, pad)
@@ -198,6 +200,13 @@ def conv_forward(x, w, b, stride=1, pad=0, memory_budget=None, method=None):
         run_chunks(forward, n, step, xp)
         return out, ("winograd", x if tiles is None else None, w, pad, m, tiles, x.shape, step)
     step = _images_per_chunk(xp, n, x.dtype.itemsize * ho * wo * 2 * (c * kh * kw + f), memory_budget)
+    if is_host(xp):
+        w_b = image_columns.with_bias(w, b)
+
+        def forward(lo, hi, _):
+            image_columns.forward_chunk(x[lo:hi], w_b, kh, kw, stride, pad, out[lo:hi])
+        run_chunks(forward, n, step, xp)
+        return out, ("image columns", x, w, stride, pad, step)
     if step >= n:
         return conv_forward_im2col(x, w, b, stride, pad)
 
@@ -228,6 +237,9 @@ def conv_backward(dout, cache):
         x_shape = x.shape
     _check_dout(dout, w, x_shape, stride, pad)
     f, _, kh, kw = w.shape
+    dx = xp.empty(x_shape, dtype=dout.dtype)
+    if kind == "image columns":
+        return (dx, *_image_columns_backward(dout, x, w, stride, pad, step, dx))
     if kind == "winograd":
         u = filter_transform(w, m)
 
@@ -240,7 +252,6 @@ def conv_backward(dout, cache):
         def chunk_gradient(lo, hi, dw_sum):
             return _im2col_backward_chunk(dout[lo:hi], x[lo:hi], w, stride, pad, dw_sum)
         dw_shape = w.shape
-    dx = xp.empty(x_shape, dtype=dout.dtype)
     count = host_threads(xp)
     dw_sums = [xp.zeros(dw_shape, dtype=dout.dtype) for _ in range(count)]
     db_sums = [xp.zeros(f, dtype=dout.dtype) for _ in range(count)]
@@ -251,6 +262,19 @@ def conv_backward(dout, cache):
     run_chunks(backward, x_shape[0], step, xp)
     dw = sum(dw_sums[1:], dw_sums[0])
     return dx, filter_gradient(dw, m, kh) if kind == "winograd" else dw, sum(db_sums[1:], db_sums[0])
+
+
+def _image_columns_backward(dout, x, w, stride, pad, step, dx):
+    """(dw, db) of the host im2col path, writing dx; dw and db come out of one running sum per worker thread."""
+    xp = xp_of(dout)
+    f = w.shape[0]
+    sums = [xp.zeros((f, w[0].size + 1), dtype=dout.dtype) for _ in range(host_threads(xp))]
+
+    def backward(lo, hi, slot):
+        image_columns.backward_chunk(dout[lo:hi], x[lo:hi], w, stride, pad, sums[slot], dx[lo:hi])
+    run_chunks(backward, x.shape[0], step, xp)
+    dw_b = sum(sums[1:], sums[0])
+    return xp.ascontiguousarray(dw_b[:, :-1]).reshape(w.shape), dw_b[:, -1].copy()
 
 
 def _im2col_backward_chunk(dout, x, w, stride, pad, dw_sum):
