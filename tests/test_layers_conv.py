@@ -5,6 +5,7 @@ import pytest
 from minicnn.backend import is_host, to_numpy
 from minicnn.errors import ConfigError, ShapeError
 from minicnn.gradcheck import check_layer
+from minicnn.layers import image_columns
 from minicnn.layers import (col2im, conv_backward, conv_backward_im2col, conv_backward_naive, conv_forward,
                             conv_forward_im2col, conv_forward_naive, conv_memory_budget, im2col,
                             set_conv_memory_budget)
@@ -211,3 +212,18 @@ def test_one_column_matrix_per_image_equals_the_reference(xp, rng, dtype, rtol, 
         assert got.dtype == dtype and got.shape == want.shape
         want = to_numpy(want)
         np.testing.assert_allclose(to_numpy(got), want, rtol=0, atol=rtol * float(np.abs(want).max()))
+
+
+@pytest.mark.parametrize("x_shape, w_shape, stride, pad", GEOMETRIES)
+def test_the_per_image_column_functions_take_device_arrays_too(xp, rng, x_shape, w_shape, stride, pad):
+    """conv_forward picks image_columns on NumPy only; its functions still run on any backend."""
+    x, w, b = conv_inputs(xp, rng, x_shape, w_shape)
+    ref, ref_cache = conv_forward_im2col(x, w, b, stride, pad)
+    out = xp.empty_like(ref)
+    image_columns.forward_chunk(x, image_columns.with_bias(w, b), w.shape[2], w.shape[3], stride, pad, out)
+    dout = xp.asarray(rng.standard_normal(ref.shape))
+    dx, dw_b = xp.empty_like(x), xp.zeros((w.shape[0], w[0].size + 1))
+    image_columns.backward_chunk(dout, x, w, stride, pad, dw_b, dx)
+    want_dx, want_dw, want_db = conv_backward_im2col(dout, ref_cache)
+    for got, want in ((out, ref), (dx, want_dx), (dw_b[:, :-1].reshape(w.shape), want_dw), (dw_b[:, -1], want_db)):
+        np.testing.assert_allclose(to_numpy(got), to_numpy(want), rtol=1e-10, atol=1e-10)
