@@ -42,7 +42,7 @@ PILOTS = {
     "shallow-nesterov1e-2-d0.25": ("shallow", {"name": "nesterov", "momentum": 0.9}, 1e-2, 0.25, 0.5),
     "deep-nesterov1e-2-d0.25": ("deep", {"name": "nesterov", "momentum": 0.9}, 1e-2, 0.25, 0.5),
     "deep-adam1e-3-d0.25": ("deep", {"name": "adam"}, 1e-3, 0.25, 0.5),
-    "deep-nesterov1e-2-d0.1": ("deep", {"name": "nesterov", "momentum": 0.9}, 1e-2, 0.1, 0.5),
+    "deep-adam1e-3-d0.1": ("deep", {"name": "adam"}, 1e-3, 0.1, 0.5),
 }
 
 
