@@ -10,6 +10,7 @@ from minicnn.backend import to_numpy
 from minicnn.commands import main
 from minicnn.errors import DataError
 from minicnn.apps.faces import Box, crop_face, detect_faces, merge_overlapping, read_image, to_gray
+from minicnn.apps.shipped import WEIGHTS as SHIPPED_WEIGHTS
 from viz_models import save_random_checkpoint
 
 
@@ -150,6 +151,15 @@ def test_without_a_model_the_shipped_one_predicts(capsys, files, shipped):
                                    "--json")
     assert code == named_code == 0 and json.loads(out) == json.loads(named_out)
     assert [r["photo"] for r in json.loads(out)] == [str(files["root"] / p) for p in ("astronaut.png", "astronaut_grey.png")]
+
+
+@pytest.mark.skipif(not SHIPPED_WEIGHTS.is_file(),
+                    reason="this copy ships no trained model yet (python -m experiments.ship writes it)")
+def test_the_shipped_model_sees_the_astronauts_smile(capsys, files):
+    code, out, _ = run(capsys, files["root"] / "astronaut.png", "--json")
+    faces = json.loads(out)[0]["faces"]
+    assert code == 0 and len(faces) == 1
+    assert faces[0]["top"][0]["emotion"] == "Happy" and faces[0]["top"][0]["probability"] > 0.5
 
 
 def test_a_copy_without_a_shipped_model_says_how_to_name_one(capsys, files, monkeypatch, tmp_path):
