@@ -162,9 +162,24 @@ def shortfall(runs):
                         if run["best_epoch"] == run["epochs_run"] else ""))
         else:
             text += (". The protocol was the paper's, so the gap lies in what the paper leaves open "
-                     "(optimizer, dropout rates, initialization, schedule: see experiments/CONFIGS.md)")
+                     "(optimizer, dropout rates, initialization, schedule: see experiments/CONFIGS.md and the "
+                     "pilots below)" + fit_diagnosis(run))
         lines.append(text + ".")
     return "\n".join(lines)
+
+
+FITS_TRAINING_SET = 0.95
+"""Training accuracy above which a run counts as fitting its training set (the paper's nets reach about 100%)."""
+
+
+def fit_diagnosis(run):
+    """'; ...': whether a full run fit its training set, so whether its gap is one of fitting or of generalising."""
+    final = run["history"]["train_acc"][-1]
+    if final >= FITS_TRAINING_SET:
+        return (f"; it fits its training set ({pct(final)} training accuracy in the last epoch, as the paper's "
+                f"nets do), so the gap is in how well it generalises")
+    return (f"; its training accuracy reached only {pct(final)} in the last epoch, short of the paper's "
+            f"nets (about 100%), so it had not fit its training set")
 
 
 def minutes(seconds):

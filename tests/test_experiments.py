@@ -108,6 +108,18 @@ def test_reduced_runs_are_labelled_and_their_shortfall_explained(tmp_path):
     assert "From reduced runs" in report
 
 
+@pytest.mark.parametrize("final_train_acc, says", [
+    (0.99, "it fits its training set (99.0% training accuracy in the last epoch"),
+    (0.70, "its training accuracy reached only 70.0% in the last epoch"),
+])
+def test_a_full_run_short_of_the_paper_says_whether_it_fit_its_training_set(tmp_path, final_train_acc, says):
+    run = fabricated_run("deep", 0.60, 0.61)
+    run["history"]["train_acc"][-1] = final_train_acc
+    report = build_report(collect_runs(write_fixture_runs(tmp_path, [run])), tmp_path)
+    deep = next(line for line in report.splitlines() if line.startswith("- deep CNN: `deep-fixture0`"))
+    assert "falls short" in deep and "The protocol was the paper's" in deep and says in deep
+
+
 def test_report_keeps_synthetic_runs_out_of_the_comparison(tmp_path):
     runs = [fabricated_run("shallow", 0.9, 0.9, kind="synthetic"), fabricated_run("deep", 0.95, 0.95)]
     report = build_report(collect_runs(write_fixture_runs(tmp_path, runs)), tmp_path)
