@@ -353,12 +353,25 @@ def pilots_section(records):
             continue
         best = max(mine, key=lambda r: r["val_acc_recalibrated"][-1])
         gain = np.mean([r["val_acc_recalibrated"][-1] - r["val_acc_as_trained"][-1] for r in mine])
+        chosen = next((r for r in mine if is_full_run_recipe(r)), None)
+        chosen_text = ("" if chosen is None else
+                       f"; the full run's recipe is {chosen['pilot']}'s "
+                       f"({100 * chosen['val_acc_recalibrated'][-1]:.1f}%)")
         lines += ["", f"- {model}: best after its last epoch: {best['pilot']} "
-                  f"({100 * best['val_acc_recalibrated'][-1]:.1f}% recalibrated); recalibration added "
+                  f"({100 * best['val_acc_recalibrated'][-1]:.1f}% recalibrated){chosen_text}; recalibration added "
                   f"{100 * gain:+.1f} points on average at the last epoch."]
     lines += ["", "Pilot runs are short and differ by one choice each; differences of about a point between them "
               "are within their noise (the validation set has 3,589 images: a 95% interval of about ±1.6 points)."]
     return "\n".join(lines)
+
+
+def is_full_run_recipe(pilot):
+    """True when a pilot's optimizer, learning rate and dropout rates are those of its model's full-run config."""
+    config = load_config(pilot["model"])
+    rates = {part: {block.get("dropout") for block in config["model"][part]} for part in ("conv", "fc")}
+    return (config["train"]["optimizer"]["name"] == pilot["optimizer"]["name"]
+            and math.isclose(config["train"]["lr"], pilot["lr"])
+            and rates["conv"] == {pilot["conv_dropout"]} and rates["fc"] == {pilot["fc_dropout"]})
 
 
 def commits(run):

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from experiments.report import (README_BEGIN, README_END, build_report, collect_runs, difference_verdict,
+                                pilots_section,
                                 readme_table, update_readme, write_report)
 from experiments.report import main as report_main
 from minicnn.commands import main
@@ -118,6 +119,18 @@ def test_a_full_run_short_of_the_paper_says_whether_it_fit_its_training_set(tmp_
     report = build_report(collect_runs(write_fixture_runs(tmp_path, [run])), tmp_path)
     deep = next(line for line in report.splitlines() if line.startswith("- deep CNN: `deep-fixture0`"))
     assert "falls short" in deep and "The protocol was the paper's" in deep and says in deep
+
+
+def test_the_pilots_section_names_the_pilot_whose_recipe_the_full_run_uses():
+    def pilot(name, optimizer, lr, conv_dropout, val):
+        return {"pilot": name, "model": "deep", "optimizer": {"name": optimizer}, "lr": lr,
+                "conv_dropout": conv_dropout, "fc_dropout": 0.5, "epochs_done": 1, "val_acc_as_trained": [val - 0.1],
+                "val_acc_recalibrated": [val], "train_acc": [val], "git": "fixture"}
+    section = pilots_section([pilot("sgd-fixture", "nesterov", 1e-2, 0.25, 0.47),
+                              pilot("adam-low-dropout-fixture", "adam", 1e-3, 0.1, 0.55),
+                              pilot("adam-fixture", "adam", 1e-3, 0.25, 0.54)])   # configs/deep.json's recipe
+    assert ("best after its last epoch: adam-low-dropout-fixture (55.0% recalibrated); "
+            "the full run's recipe is adam-fixture's (54.0%)") in section
 
 
 def test_report_keeps_synthetic_runs_out_of_the_comparison(tmp_path):
