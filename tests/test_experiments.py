@@ -98,6 +98,7 @@ def test_report_answers_the_papers_questions_from_our_numbers(tmp_path):
     assert "shallow CNN → shallow CNN + HOG: **no clear difference**" in hog
     assert "deep CNN → deep CNN + HOG: **no, it is worse**" in hog
     assert "not yet measured" not in depth + hog
+    assert "Caution" not in depth + hog      # each at the paper's protocol for its model (30 or 35 epochs)
 
 
 def test_reduced_runs_are_labelled_and_their_shortfall_explained(tmp_path):
