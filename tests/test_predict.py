@@ -22,6 +22,7 @@ def files(tmp_path_factory):
     Image.fromarray(astronaut).convert("L").save(root / "astronaut_grey.png")
     Image.fromarray(np.full((240, 320, 3), 200, np.uint8)).save(root / "blank.png")
     (root / "notes.txt").write_text("not an image\n")
+    (root / "notes.npz").write_text("not a checkpoint\n")
     np.savez(root / "weights.npz", W=np.zeros(3))
     return {"root": root, "model": save_random_checkpoint(root / "model.npz")}
 
@@ -86,7 +87,7 @@ def test_other_photos_are_still_predicted_when_one_fails(capsys, files):
     assert code == 1 and "astronaut.png" in out and "no face found in" in err
 
 
-@pytest.mark.parametrize("model", ["notes.txt", "weights.npz", "nothing.npz"])
+@pytest.mark.parametrize("model", ["notes.npz", "weights.npz", "nothing.npz"])
 def test_a_model_file_that_is_not_a_checkpoint_gets_one_clear_line(capsys, files, model):
     code, out, err = run(capsys, files["root"] / model, files["root"] / "astronaut.png")
     assert code == 1 and out == "" and len(err.strip().splitlines()) == 1
@@ -160,6 +161,11 @@ def test_the_shipped_model_sees_the_astronauts_smile(capsys, files):
     faces = json.loads(out)[0]["faces"]
     assert code == 0 and len(faces) == 1
     assert faces[0]["top"][0]["emotion"] == "Happy" and faces[0]["top"][0]["probability"] > 0.5
+
+
+def test_a_first_argument_not_ending_in_npz_is_a_photo_for_the_shipped_model(capsys, files, shipped):
+    code, out, err = run(capsys, files["root"] / "notes.txt", files["root"] / "astronaut.png")
+    assert code == 1 and "astronaut.png" in out and "cannot decode" in err and "notes.txt" in err
 
 
 def test_a_copy_without_a_shipped_model_says_how_to_name_one(capsys, files, monkeypatch, tmp_path):
