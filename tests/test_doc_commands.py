@@ -61,7 +61,8 @@ FAILS = [
 ]
 """(pattern, text its error must show, why): commands the docs show failing on purpose."""
 QUICK = re.compile(r"(^|\s)(minicnn (train|demo|experiment|sweep)|python -m (experiments\.run|benchmarks\.run))\b")
-FER_PATH = re.compile(r"\S*fer2013(\.csv\.xz|-images\.zip|-images\.tar\.xz)")
+FER_PATH = re.compile(r"[^\s=]*fer2013(\.csv\.xz|-images\.zip|-images\.tar\.xz)")
+"""A FER-2013 path in a command; in ``MINICNN_FER2013=PATH cmd`` only the PATH."""
 
 
 def shell_commands(path):
