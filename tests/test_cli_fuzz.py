@@ -65,6 +65,8 @@ def _values(kind):
         "npz_out": [("copy.npz", OK), ("sub/copy.npz", OK), ("model.npz", ANY), ("copy.png", BAD), ("empty", BAD),
                     ("notes.txt/copy.npz", BAD)],
         "checkpoint": [("model.npz", OK), ("missing.npz", BAD), ("empty", BAD), ("notes.txt", ANY)],
+        # predict's first argument names a model only when it ends in .npz; else it is a photo for the shipped model
+        "predict_model": [("model.npz", OK), ("missing.npz", BAD), ("empty", ANY), ("notes.txt", ANY)],
         "photo": [("photo.png", OK), ("missing.png", ANY), ("notes.txt", ANY)],
         "photo_in": [("photo.png", OK), ("missing.png", BAD), ("empty", BAD)],
         "data": [("synthetic", OK), ("missing.csv", BAD), ("empty", BAD), ("notes.txt", BAD), ("", BAD)],
@@ -96,7 +98,7 @@ TEXT_KINDS = {
     ("demo", "out"): "out_folder", ("demo", "schedule"): "schedule", ("demo", "resume"): "resume",
     ("experiment", "model"): "experiment", ("experiment", "data"): "data", ("experiment", "out"): "out_folder",
     ("experiment", "checkpoints"): "out_folder", ("experiment", "run_id"): "run_id",
-    ("predict", "model"): "checkpoint", ("predict", "photos"): "photo", ("predict", "annotate"): "photo_out",
+    ("predict", "model"): "predict_model", ("predict", "photos"): "photo", ("predict", "annotate"): "photo_out",
     ("explain", "model"): "checkpoint", ("explain", "data"): "data", ("explain", "what"): "what",
     ("explain", "out"): "out_folder", ("explain", "layer"): "layer", ("explain", "photo"): "photo_in",
     ("explain", "run_dir"): "folder_in",
