@@ -29,11 +29,10 @@ def relu_forward(x):
 def _zero(xp, x):
     """size -> what relu_forward takes the maximum with: on NumPy a zero array as long as a block of x
     (``map_blocks``: the maximum of two arrays ran twice as fast as that of an array and the scalar 0,
-    measured), elsewhere the scalar 0. Always one block long, however small x: a fixed cost, so the
-    memory pre-flight, which extrapolates from two small batches, does not count it per image."""
+    measured), elsewhere the scalar 0."""
     if not is_host(xp):
         return lambda size: 0
-    zeros = xp.zeros(rows_per_block(x.itemsize, xp), dtype=x.dtype)
+    zeros = xp.zeros(min(x.size, rows_per_block(x.itemsize, xp)), dtype=x.dtype)
     return lambda size: zeros[:size]
 
 
