@@ -96,6 +96,15 @@ def layer_inputs(case, seed=0):
     raise ValueError(f"unknown layer case kind {case.kind!r}")
 
 
+def _as_the_model_runs(forward_result, backward):
+    """An element-wise layer's backward as ``Model`` runs it: written into the gradient it is handed,
+    which the model no longer needs. The forward's fresh output stands in for that gradient (its
+    values do not change the time of an element-wise product; a fixed dout would drift from call to
+    call)."""
+    out, cache = forward_result
+    return backward(out, cache, overwrite=True)
+
+
 def minicnn_layer(case, xp):
     """A callable running minicnn's forward + backward of ``case`` once on backend ``xp``."""
     d = {k: xp.asarray(v) for k, v in layer_inputs(case).items()}
@@ -111,11 +120,11 @@ def minicnn_layer(case, xp):
         return lambda: L.spatial_batchnorm_backward(
             dout, L.spatial_batchnorm_forward(x, d["gamma"], d["beta"], rm, rv, True)[1])
     if case.kind == "relu":
-        return lambda: L.relu_backward(dout, L.relu_forward(x)[1])
+        return lambda: _as_the_model_runs(L.relu_forward(x), L.relu_backward)
     if case.kind == "dropout":
         from minicnn.backend import default_rng
         rng = default_rng(0, xp)
-        return lambda: L.dropout_backward(dout, L.dropout_forward(x, case.args["p"], True, rng=rng)[1])
+        return lambda: _as_the_model_runs(L.dropout_forward(x, case.args["p"], True, rng=rng), L.dropout_backward)
     if case.kind == "affine":
         return lambda: L.affine_backward(dout, L.affine_forward(x, d["w"], d["b"])[1])
     if case.kind == "softmax":

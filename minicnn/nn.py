@@ -9,6 +9,7 @@ until ``backward`` consumes it::
     layer.side_grads  dict  side-input name -> gradient (filled by backward; see Concat)
     out = layer.forward(x, train, keep_cache=False, side=None)
     dx  = layer.backward(dout)                   (frees the cache)
+    dx  = layer.backward(dout, overwrite=True)   (dout is scratch: an element-wise layer may write dx into it)
 
 ``train`` selects the training or evaluation behaviour of batch normalization
 and dropout; it is always passed explicitly, never read from a config. The
@@ -32,6 +33,8 @@ Shapes exclude the batch dimension in ``output_shape(in_shape)``: a conv layer
 maps (C, H, W) to (F, H', W'). Builders use it to validate a whole network
 before allocating anything.
 """
+import inspect
+
 import numpy as np
 
 from . import backend, layers as L
@@ -91,13 +94,18 @@ class Layer:
         self.has_cache = bool(keep_cache)
         return out
 
-    def backward(self, dout):
-        """Gradient w.r.t. the input of the last kept forward; fills ``grads``; frees the cache."""
+    def backward(self, dout, overwrite=False):
+        """Gradient w.r.t. the input of the last kept forward; fills ``grads``; frees the cache.
+
+        ``overwrite=True`` tells the layer that nothing else reads ``dout``:
+        an element-wise layer (ReLU, dropout) then writes its result into
+        dout instead of a new array (``_backward_overwriting``).
+        """
         if not self.has_cache:
             raise MiniCNNError(f"layer {self.name}: backward called without a kept forward cache; "
                                "call forward(..., keep_cache=True) first")
         cache, self._cache, self.has_cache = self._cache, None, False
-        return self._backward(dout, cache)
+        return self._backward_overwriting(dout, cache) if overwrite else self._backward(dout, cache)
 
     def clear_cache(self):
         self._cache, self.has_cache = None, False
@@ -113,6 +121,10 @@ class Layer:
 
     def _backward(self, dout, cache):
         raise NotImplementedError
+
+    def _backward_overwriting(self, dout, cache):
+        """``_backward`` for a caller that no longer needs dout; by default the same."""
+        return self._backward(dout, cache)
 
     # -- state beyond arrays, randomness, calibration (no-ops unless a layer has them)
     def state(self):
@@ -155,7 +167,9 @@ class Layer:
 class Function(Layer):
     """A layer without parameters made from a pure pair of ``minicnn.layers`` functions.
 
-    ``out, cache = forward(x, **args)``; ``dx = backward(dout, cache)``. ReLU,
+    ``out, cache = forward(x, **args)``; ``dx = backward(dout, cache)``, and
+    where ``backward`` takes ``overwrite`` (ReLU's does), the layer passes
+    ``overwrite=True`` when nothing else reads dout. ReLU,
     leaky ReLU, max and average pooling are such layers: the registry
     (``minicnn.registry``) builds them, so a new stateless layer needs no class
     of its own. The output shape is found by running ``forward`` once on a
@@ -165,6 +179,7 @@ class Function(Layer):
     def __init__(self, name, kind, forward, backward, **args):
         super().__init__(name)
         self.kind, self._fwd, self._bwd, self.args = kind, forward, backward, dict(args)
+        self._bwd_overwrites = "overwrite" in inspect.signature(backward).parameters
 
     def output_shape(self, in_shape):
         try:
@@ -178,6 +193,9 @@ class Function(Layer):
 
     def _backward(self, dout, cache):
         return self._bwd(dout, cache)
+
+    def _backward_overwriting(self, dout, cache):
+        return self._bwd(dout, cache, overwrite=True) if self._bwd_overwrites else self._bwd(dout, cache)
 
     def describe(self):
         return ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in self.args.items())
@@ -349,6 +367,9 @@ class Dropout(Layer):
 
     def _backward(self, dout, cache):
         return L.dropout_backward(dout, cache)
+
+    def _backward_overwriting(self, dout, cache):
+        return L.dropout_backward(dout, cache, overwrite=True)
 
     def state(self):
         return {"calls": self.calls}

@@ -158,6 +158,14 @@ def map_blocks(kernel, *arrays, parallel=True):
                max(a.itemsize for a in flat), xp_of(*arrays), parallel)
 
 
+def result_array(a, reuse=False):
+    """The array an element-wise pass over ``a`` writes its result to: ``a`` itself when ``reuse``
+    and ``a`` is contiguous (``map_blocks`` writes through flat views), else a new array like ``a``."""
+    if reuse and a.flags.c_contiguous:
+        return a
+    return xp_of(a).empty(a.shape, dtype=a.dtype)
+
+
 def _executor():
     global _pool
     with _lock:

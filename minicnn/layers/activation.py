@@ -6,7 +6,7 @@ taken as 1 only where x > 0 strictly.
 """
 from ..backend import is_host, xp_of
 from ._check import require_shape
-from ._parallel import map_blocks, rows_per_block
+from ._parallel import map_blocks, result_array, rows_per_block
 
 
 def relu_forward(x):
@@ -36,12 +36,17 @@ def _zero(xp, x):
     return lambda size: zeros[:size]
 
 
-def relu_backward(dout, cache):
-    """dx = dout * [x > 0] (subgradient 0 at x == 0). Returns dx, x's shape."""
+def relu_backward(dout, cache, overwrite=False):
+    """dx = dout * [x > 0] (subgradient 0 at x == 0). Returns dx, x's shape.
+
+    ``overwrite=True`` (for a caller that no longer needs dout, as ``Model``
+    does) writes dx into dout itself where dout is contiguous: no new array to
+    allocate and fill.
+    """
     positive = cache
     require_shape("relu_backward", "dout", dout, positive.shape, "the forward input")
     xp = xp_of(dout, positive)  # refuses NumPy and CuPy arrays mixed
-    dx = xp.empty(dout.shape, dtype=dout.dtype)
+    dx = result_array(dout, overwrite)
     map_blocks(lambda dout, positive, dx: xp.multiply(dout, positive, out=dx), dout, positive, dx)
     return dx
 

@@ -12,7 +12,7 @@ import numpy as np
 from ..backend import is_host, xp_of
 from ..errors import ConfigError
 from ._check import require_shape
-from ._parallel import for_blocks, host_threads, map_blocks
+from ._parallel import for_blocks, host_threads, map_blocks, result_array
 
 
 def dropout_forward(x, drop_prob, train, rng=None, mask=None):
@@ -112,13 +112,17 @@ def _scale_kept(xp, a, keep, scale, out):
     out *= keep
 
 
-def dropout_backward(dout, cache):
-    """dx = dout * keep / (1 - drop_prob) (train) or dout (eval, drop_prob == 0). Returns dx."""
+def dropout_backward(dout, cache, overwrite=False):
+    """dx = dout * keep / (1 - drop_prob) (train) or dout (eval, drop_prob == 0). Returns dx.
+
+    ``overwrite=True`` (for a caller that no longer needs dout, as ``Model``
+    does) writes dx into dout itself where dout is contiguous.
+    """
     if cache is None:
         return dout
     keep, scale = cache
     require_shape("dropout_backward", "dout", dout, keep.shape, "the forward input")
     xp = xp_of(dout, keep)
-    dx = xp.empty(dout.shape, dtype=dout.dtype)
+    dx = result_array(dout, overwrite)
     map_blocks(lambda dout, keep, dx: _scale_kept(xp, dout, keep, scale, dx), dout, keep, dx)
     return dx

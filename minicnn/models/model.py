@@ -304,12 +304,25 @@ class Model:
                 break
         return x, acts
 
-    def _backward(self, dout, taps=()):
+    def _backward(self, dout, taps=(), scratch=False):
+        """Back through the layers of the last kept forward: (input grad, side grad, grads at ``taps``).
+
+        ``scratch=True`` says nothing else reads ``dout`` (the loss's gradient):
+        layers may then write into the gradient they are handed. That stays
+        so while every gradient is this pass's own: a layer's result is a new
+        array, or a view of a gradient that was already scratch. A gradient
+        handed in by a caller, kept for a tap, or a view of either, is never
+        written to. (Concat's side gradient is a view of the part of its dout
+        that the layers below never see.)
+        """
         grads_at, side_grads = {}, {}
         for layer in reversed(self._ran):
             if layer.name in taps:
                 grads_at[layer.name] = dout
-            dout = layer.backward(dout)
+                scratch = False
+            dx = layer.backward(dout, overwrite=scratch)
+            scratch = scratch or not self.xp.may_share_memory(dx, dout)
+            dout = dx
             side_grads.update(layer.side_grads)
             layer.side_grads = {}
         self._ran = []
@@ -344,7 +357,7 @@ class Model:
             raise
         if not return_scores:
             del scores
-        self._backward(dscores)
+        self._backward(dscores, scratch=True)
         grads = {f"{l.name}.{k}": g for l in self.layers for k, g in l.grads.items()}
         for layer in self.layers:
             layer.grads = {}
