@@ -5,6 +5,17 @@ after the other in separate blocks see different machines. ``interleave``
 therefore alternates the candidates within every repeat and reverses their
 order on every other repeat, so drift hits all of them alike; only ratios
 measured in one call mean much.
+
+Each timed call also comes after at least ``SETTLE_S`` seconds of untimed
+calls of the same candidate, never right after another library's call or a
+pause: in training a layer runs amid its own library's work. Measured on a
+quiet 2-core Intel virtual machine (docs/speed.md, sixth round): the deep
+fc1 layer took 3.5 ms per call back to back but 5-7 ms for its first calls
+after a 24 ms ``gc.collect()`` or a 25 ms sleep, and 3.5 ms again after
+10 ms of its own work (its worker threads sleep between calls and the
+idle core must be woken; PyTorch's threads spin for a while after each
+call, so it showed no such effect); our ReLU took 18 ms right after one of
+ours and 26-29 ms right after one of PyTorch's.
 """
 import gc
 import statistics
@@ -12,12 +23,18 @@ import time
 
 import numpy as np
 
+SETTLE_S = 0.02
+"""Seconds of untimed calls of a candidate right before each timed call of it."""
+
 
 def interleave(fns, repeat, warmup=1, sync=None):
     """Time every callable of ``fns`` (name -> fn) ``repeat`` times, alternating them.
 
-    ``sync()`` (if given) runs before and after each timed call, e.g. to wait
-    for a GPU. Returns name -> list of seconds.
+    Every timed call comes right after ``SETTLE_S`` seconds (at least one
+    call) of untimed calls of the same callable (module docstring); the
+    garbage collector runs before them and stays off until the timed call
+    ends. ``sync()`` (if given) runs after each call, e.g. to wait for a
+    GPU. Returns name -> list of seconds.
     """
     sync = sync or (lambda: None)
     names = list(fns)
@@ -29,12 +46,26 @@ def interleave(fns, repeat, warmup=1, sync=None):
     for r in range(repeat):
         for name in (names if r % 2 == 0 else names[::-1]):
             gc.collect()
-            sync()
-            start = time.perf_counter()
-            fns[name]()
-            sync()
-            times[name].append(time.perf_counter() - start)
+            gc.disable()
+            try:
+                _settle(fns[name], sync)
+                start = time.perf_counter()
+                fns[name]()
+                sync()
+                times[name].append(time.perf_counter() - start)
+            finally:
+                gc.enable()
     return times
+
+
+def _settle(fn, sync):
+    """Call ``fn`` (untimed) until SETTLE_S seconds have passed, at least once."""
+    start = time.perf_counter()
+    fn()
+    sync()
+    while time.perf_counter() - start < SETTLE_S:
+        fn()
+        sync()
 
 
 def median_ms(seconds):
