@@ -147,9 +147,9 @@ def _traced(layer, row):
         row.cache_bytes = layer.cache_nbytes
         return out
 
-    def traced_backward(dout):
+    def traced_backward(dout, overwrite=False):
         start = time.perf_counter()
-        dx = backward(dout)
+        dx = backward(dout, overwrite)
         _wait(dx)
         row.backward_s = time.perf_counter() - start
         return dx
