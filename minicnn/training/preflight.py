@@ -47,12 +47,13 @@ from ..layers import conv_memory_budget
 SAFETY = 0.8
 """Fraction of the available memory a step may plan to use."""
 
-PROBE_SIZES = (8, 16)
+PROBE_SIZES = (16, 32)
 """The two batch sizes measured to find ``fixed`` and ``per_example``. Not 1: with one image some
-transposes of a size-1 axis skip their copy, which makes the line's slope too steep. At least 8:
-element-wise layers work in blocks of ``_parallel.block_bytes`` (ReLU's block of zeros among them),
-which a small layer fills only from about 8 images on; below that such scratch grows with the batch,
-and a line through two smaller probes overstated a 64-image evaluation by 41% (measured)."""
+transposes of a size-1 axis skip their copy, which makes the line's slope too steep. At least 16:
+element-wise layers work in blocks of ``_parallel.block_bytes`` (ReLU's block of zeros among them,
+1 MiB on several threads), which a small layer fills only from about 16 images on; below that such
+scratch grows with the batch, and a line through two smaller probes overstated a 64-image
+evaluation by 29-41% (measured, tests/test_preflight.py)."""
 
 
 class Footprint(namedtuple("Footprint", "phases")):
