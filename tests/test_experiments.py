@@ -122,6 +122,17 @@ def test_a_full_run_short_of_the_paper_says_whether_it_fit_its_training_set(tmp_
     assert "falls short" in deep and "The protocol was the paper's" in deep and says in deep
 
 
+@pytest.mark.parametrize("hybrid_test, says", [
+    (0.572, "its test accuracy is -0.8 points, within the 2 points a hybrid may trail its base CNN"),
+    (0.550, "its test accuracy is -3.0 points, more than the 2 points a hybrid may trail its base CNN"),
+])
+def test_a_hybrid_is_set_beside_our_run_of_its_base_cnn(tmp_path, hybrid_test, says):
+    runs = [fabricated_run("shallow", 0.57, 0.58), fabricated_run("shallow_hog", 0.56, hybrid_test)]
+    report = build_report(collect_runs(write_fixture_runs(tmp_path, runs)), tmp_path)
+    line = next(line for line in report.splitlines() if line.startswith("- shallow CNN + HOG: `shallow_hog-fixture"))
+    assert "beside our shallow CNN (`shallow-fixture" in line and says in line
+
+
 def test_the_pilots_section_names_the_pilot_whose_recipe_the_full_run_uses():
     def pilot(name, optimizer, lr, conv_dropout, val):
         return {"pilot": name, "model": "deep", "optimizer": {"name": optimizer}, "lr": lr,
