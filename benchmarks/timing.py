@@ -12,10 +12,10 @@ pause: in training a layer runs amid its own library's work. Measured on a
 quiet 2-core Intel virtual machine (docs/speed.md, sixth round): the deep
 fc1 layer took 3.5 ms per call back to back but 5-7 ms for its first calls
 after a 24 ms ``gc.collect()`` or a 25 ms sleep, and 3.5 ms again after
-10 ms of its own work (its worker threads sleep between calls and the
-idle core must be woken; PyTorch's threads spin for a while after each
-call, so it showed no such effect); our ReLU took 18 ms right after one of
-ours and 26-29 ms right after one of PyTorch's.
+10 ms of its own work; our ReLU took 18 ms right after one of ours and
+26-29 ms right after one of PyTorch's. Our worker threads sleep between
+calls, PyTorch's spin for a while after each, and PyTorch showed no such
+effect.
 """
 import gc
 import statistics
