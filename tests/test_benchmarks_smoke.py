@@ -30,3 +30,18 @@ def test_quick_benchmark_writes_a_table_and_json_with_every_section(tmp_path):
     table = next(tmp_path.glob(f"{label}-quick-*.md")).read_text()
     assert "| deep model step |" in table and "share of sgemm" in table
     assert not (tmp_path / "LATEST.md").exists()       # quick runs never replace the latest results
+
+
+def test_every_timed_call_follows_an_untimed_call_of_its_own_with_the_collector_off(monkeypatch):
+    import gc
+
+    from benchmarks import timing
+    monkeypatch.setattr(timing, "SETTLE_S", 0.0)           # one untimed call before each timed one
+    calls = []
+    fns = {name: (lambda name=name: calls.append((name, gc.isenabled()))) for name in ("ours", "theirs")}
+    times = timing.interleave(fns, repeat=3, warmup=0)
+    assert {name: len(seconds) for name, seconds in times.items()} == {"ours": 3, "theirs": 3}
+    names = [name for name, _ in calls]
+    assert names == ["ours", "ours", "theirs", "theirs", "theirs", "theirs", "ours", "ours", "ours", "ours",
+                     "theirs", "theirs"]
+    assert not any(enabled for _, enabled in calls) and gc.isenabled()
