@@ -152,7 +152,7 @@ def shortfall(runs):
         what = "validation" + ("" if ref.get("val") is not None else " (read off the paper's plot)")
         if gap <= 0:
             lines.append(f"- {paper.MODEL_TITLES[model]}: {_run_label(run)} reaches {pct(run['val']['accuracy'])} "
-                         f"{what}, at or above the paper's {pct(target)}{beside_base(runs, model)}.")
+                         f"{what}, at or above the paper's {pct(target)}{beside_base(runs, run)}.")
             continue
         text = (f"- {paper.MODEL_TITLES[model]}: {_run_label(run)} falls short of the paper's {what} "
                 f"{pct(target)} by **{100 * gap:.1f} points** ({pct(run['val']['accuracy'])})")
@@ -167,7 +167,7 @@ def shortfall(runs):
             text += (". The protocol was the paper's, so the gap lies in what the paper leaves open "
                      "(optimizer, dropout rates, initialization, schedule: see experiments/CONFIGS.md and the "
                      "pilots below)" + fit_diagnosis(run))
-        lines.append(text + beside_base(runs, model) + ".")
+        lines.append(text + beside_base(runs, run) + ".")
     return "\n".join(lines)
 
 
@@ -176,12 +176,12 @@ HYBRID_MARGIN = 0.02
 gives its hybrids only as curves, so our base run is the yardstick; the margin is our choice."""
 
 
-def beside_base(runs, model):
-    """'; ...': a hybrid's test accuracy beside our main run of its base CNN, against HYBRID_MARGIN ('' for a CNN)."""
-    base = paper.base_model(model)
-    if base == model:
+def beside_base(runs, run):
+    """'; ...': a hybrid run's test accuracy beside our main run of its base CNN, against HYBRID_MARGIN ('' for a CNN)."""
+    base = paper.base_model(run["model"])
+    if base == run["model"]:
         return ""
-    run, reference = main_run(runs, model), main_run(runs, base)
+    reference = main_run(runs, base)
     if reference is None:
         return f"; no run of the {paper.MODEL_TITLES[base]} yet to set beside it"
     delta = run["test"]["accuracy"] - reference["test"]["accuracy"]
