@@ -270,7 +270,7 @@ def run_section(run):
         f"### {paper.MODEL_TITLES.get(run['model'], run['model'])}: `{folder}`"
         + (" — REDUCED" if run["reduced"] else ""), "",
         f"Data: {describe_data(run['data'])}; {run['data']['n_train_per_epoch']} training images per epoch. "
-        f"Seed {run['seed']}. Started {run['started_at']}, finished {run['finished_at']}. "
+        f"Seed {run['seed']}. Finished {run['finished_at']} (its last session started {run['started_at']}). "
         f"Best epoch {run['best_epoch']} of {run['epochs_run']} ({run['iterations']} iterations). "
         + sessions_line(run), "",
         per_class_table(run), "",
