@@ -125,9 +125,10 @@ def test_spatial_batchnorm_train_mode_agrees_with_pytorch(rng):
 @pytest.mark.parametrize("dtype, rtol", [(np.float32, 2e-5), (np.float64, 1e-12)])
 @pytest.mark.parametrize("train", [True, False])
 @pytest.mark.parametrize("shape", [(6, 5, 4, 3), (2, 7, 9, 8), (1, 3, 1, 1)])
-def test_spatial_fast_path_by_blocks_equals_the_reference(monkeypatch, rng, dtype, rtol, train, shape):
+@pytest.mark.parametrize("block_bytes", [64, 1000], ids=["blocks of a few channels", "blocks of whole images"])
+def test_spatial_fast_path_by_blocks_equals_the_reference(monkeypatch, rng, dtype, rtol, train, shape, block_bytes):
     from minicnn.layers import _parallel, norm
-    monkeypatch.setattr(_parallel, "BLOCK_BYTES", 64)       # many blocks of a few channels
+    monkeypatch.setattr(_parallel, "block_bytes", lambda xp: block_bytes)
     c = shape[1]
     x = (rng.standard_normal(shape) * 3 + 2).astype(dtype)
     dout = rng.standard_normal(shape).astype(dtype)
@@ -140,6 +141,37 @@ def test_spatial_fast_path_by_blocks_equals_the_reference(monkeypatch, rng, dtyp
     for g, w in zip(got, want):
         assert g.dtype == dtype
         np.testing.assert_allclose(g, w, rtol=0, atol=rtol * float(np.abs(w).max()))
+
+
+def test_spatial_fast_path_variance_keeps_its_precision_far_from_zero(rng):
+    """The shifted sums start from the first image's channel means: a mean of 1000 with a standard
+    deviation of a few units, the first image far out, still gives float32 variances to about 1e-6
+    (E[x^2] - E[x]^2 in float32 is off by about 1e-3 here)."""
+    from minicnn.layers import norm
+    n, c = 8, 3
+    x = 1000 + rng.standard_normal((n, c, 1, 1)) * 3 + rng.standard_normal((n, c, 6, 6))
+    x[0] += 30                                           # the origin about as far from mu as it can be
+    x = x.astype(np.float32)
+    _, _, (mu, var) = norm._normalize_blocks(x, np.ones(c, np.float32), np.zeros(c, np.float32),
+                                             np.zeros(c, np.float32), np.ones(c, np.float32), True, 0.0, 1e-5)
+    exact = x.astype(np.float64)
+    np.testing.assert_allclose(var, exact.var(axis=(0, 2, 3)), rtol=2e-5)
+    np.testing.assert_allclose(mu, exact.mean(axis=(0, 2, 3)), rtol=1e-6)
+
+
+def test_spatial_blocks_cover_every_image_and_channel_once(monkeypatch):
+    from minicnn.layers import _parallel, norm
+    x = np.zeros((5, 6, 2, 2), dtype=np.float32)          # 96 bytes per image, 16 per channel
+    for size, per_block in [(200, "2 images"), (50, "3 channels")]:
+        monkeypatch.setattr(_parallel, "block_bytes", lambda xp: size)
+        blocks = norm._channel_blocks(np, x)
+        covered = np.zeros(x.shape[:2], dtype=int)
+        for i0, i1, c0, c1 in blocks:
+            covered[i0:i1, c0:c1] += 1
+        assert (covered == 1).all(), per_block
+    assert blocks[:2] == [(0, 1, 0, 3), (0, 1, 3, 6)]
+    monkeypatch.setattr(_parallel, "block_bytes", lambda xp: 200)
+    assert norm._channel_blocks(np, x) == [(0, 2, 0, 6), (2, 4, 0, 6), (4, 5, 0, 6)]
 
 
 def test_on_a_device_the_variance_avoids_einsum(xp, rng, monkeypatch):

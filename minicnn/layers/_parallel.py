@@ -124,13 +124,13 @@ def matmul(a, b, min_macs=2 ** 22):
 
 
 def block_bytes(xp):
-    """Bytes per block of element-wise work on backend ``xp``: BLOCK_BYTES on one thread, four times
+    """Bytes per block of element-wise work on backend ``xp``: BLOCK_BYTES on one thread, eight times
     that when the blocks are spread over several. Every NumPy call of a worker takes the GIL, and a
     worker that finds it held sleeps until woken; longer calls mean fewer such waits (measured with
-    two threads, docs/speed.md: batchnorm, ReLU, dropout and max-pool faster with 512 K blocks than
-    256 K; batchnorm 61 -> 50 ms again with 1 M blocks, one 590 KB image per block, the others
-    within 1 ms)."""
-    return BLOCK_BYTES * (4 if host_threads(xp) > 1 else 1)
+    two threads, docs/speed.md: batchnorm 61 -> 50 ms from 256 K to 1 M blocks, and 62 -> 54 ms
+    again from 1 M to 2 M, three 590 KB images per block; training steps 2-4% faster; ReLU, dropout
+    and max-pool within 1 ms)."""
+    return BLOCK_BYTES * (8 if host_threads(xp) > 1 else 1)
 
 
 def rows_per_block(row_bytes, xp):

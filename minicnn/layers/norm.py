@@ -136,43 +136,54 @@ def spatial_batchnorm_backward(dout, cache):
     return _normalize_blocks_backward(dout, cache) if blocks else _normalize_backward(dout, cache)
 
 
-# Fast path (NumPy): the same math over blocks of one image's channels that
-# stay in the core's cache, on every core. The cache keeps x itself and mu
-# (no centered copy); the batch statistics come from per-block means and sums
-# of squared deviations, combined exactly (Chan et al.): one pass over x for
-# both. Each pass writes its centered values straight into the output array,
-# which the second pass then finishes in place (in-place passes over a block
-# in the cache cost about half of those that write a second array, measured).
-# Sums along a block's rows are matrix-vector products with ones (BLAS reads
-# the block once; NumPy's sum over axes was 4x slower). Per-channel values
-# enter as planes of one image's size, (C, H*W), so most passes are between
-# arrays of one shape (NumPy broadcasts a (C, 1) operand about twice as
-# slowly, measured).
+# Fast path (NumPy): the same math over blocks that stay in the core's cache,
+# on every core: several whole images where one image is small, else some
+# channels of one image. The cache keeps x itself and mu (no centered copy).
+# Each layer pass makes two passes over the blocks: the first takes the
+# per-channel sums and writes the centered values they need straight into the
+# output array, which the second then finishes in place (in-place passes over
+# a block in the cache cost about half of those that write a second array;
+# centering into a scratch block of the worker's own instead, so that the
+# output is written only once, was slower: docs/speed.md). Every per-channel
+# value enters as a plane of one image's size, (C, H*W), broadcast over the
+# block's images (NumPy broadcasts a (..., C, 1) operand 1.4-2x as slowly,
+# measured). The number of NumPy calls per block sets the time more than the
+# bytes moved, and every call lets go of the GIL, so both workers run at once.
 
 def _channel_blocks(xp, x):
-    """Blocks (n, c0, c1), one image's channels c0:c1 each, about ``_parallel.block_bytes``: every (n, c) once."""
-    n, c, h, w = x.shape
-    groups = min(c, max(1, -(-x[0].nbytes // _parallel.block_bytes(xp))))
+    """Blocks (i0, i1, c0, c1) of about ``_parallel.block_bytes`` that cover every (n, c) once: images
+    i0:i1 whole (c0, c1 = 0, C) where one image is smaller than a block, else channels c0:c1 of one."""
+    n, c = x.shape[:2]
+    size = _parallel.block_bytes(xp)
+    if x[0].nbytes <= size:
+        step = max(1, size // max(1, x[0].nbytes))
+        return [(i, min(n, i + step), 0, c) for i in range(0, n, step)]
+    groups = min(c, -(-x[0].nbytes // size))
     step = -(-c // groups)
-    return [(i, c0, min(c, c0 + step)) for i in range(n) for c0 in range(0, c, step)]
+    return [(i, i + 1, c0, min(c, c0 + step)) for i in range(n) for c0 in range(0, c, step)]
 
 
 def _each_block(xp, x, work):
-    """Call work(n, c0, c1) for every block of ``_channel_blocks(x)``, on every core."""
+    """Call work(i0, i1, c0, c1) for every block of ``_channel_blocks(x)``, on every core."""
     blocks = _channel_blocks(xp, x)
     _parallel.run_chunks(lambda lo, hi, _: [work(*b) for b in blocks[lo:hi]], len(blocks), 1, xp)
 
 
-def _rows(a, i, c0, c1):
-    """Block (i, c0:c1) of an (N, C, H, W) array as a (c1 - c0, H*W) matrix (a view: no copy)."""
-    return a[i, c0:c1].reshape(c1 - c0, -1)
+def _block_of(a, i0, i1, c0, c1):
+    """Block (i0:i1, c0:c1) of an (N, C, H, W) array as an (i1 - i0, c1 - c0, H*W) array (a view: no copy)."""
+    return a[i0:i1, c0:c1].reshape(i1 - i0, c1 - c0, -1)
+
+
+def _row_sums(xp, a):
+    """Per-row sums sum(a, axis=-1) of a (..., L) array, by einsum: it lets go of the GIL, so the other
+    worker runs meanwhile (``a @ ones`` and ``vecdot`` hold it: two threads took twice one's time,
+    measured in docs/speed.md), and it reads ``a`` once (NumPy's sum over the last axis was 3x slower)."""
+    return xp.einsum("...j->...", a)
 
 
 def _row_dots(xp, a, b):
-    """Per-row dot products sum(a * b, axis=1) of two (K, L) matrices: NumPy 2's ``vecdot`` (twice
-    as fast as einsum here, measured), else einsum."""
-    vecdot = getattr(xp, "vecdot", None)
-    return vecdot(a, b) if vecdot is not None else xp.einsum("ij,ij->i", a, b)
+    """Per-row dot products sum(a * b, axis=-1) of two (..., L) arrays, by einsum (see ``_row_sums``)."""
+    return xp.einsum("...j,...j->...", a, b)
 
 
 def _planes(xp, x, *values):
@@ -184,12 +195,15 @@ def _planes(xp, x, *values):
 def _normalize_blocks(x, gamma, beta, running_mean, running_var, train, momentum, eps):
     """``spatial_batchnorm_forward`` by blocks: statistics in one pass over x, out in a second.
 
-    Train: the first pass writes each block's deviations from its own mean,
-    x - m_b, into out; the second finishes out = (x - m_b) * scale + shift_b
-    in place, with shift_b = (m_b - mu) * scale + beta per image and channel
-    (the same value as (x - mu) * scale + beta up to rounding: x - mu is
-    split at m_b, never formed as x * scale - mu * scale, which would lose
-    precision when |mu| is large).
+    Train: the statistics are shifted sums, taken from an origin k per
+    channel, the first image's channel mean: with d = x - k over the m values
+    of a channel, mu = k + sum(d) / m and var = sum(d^2) / m - (sum(d) / m)^2.
+    The first pass writes d into out and sums it; the second finishes
+    out = d * scale + (beta - (mu - k) * scale) in place. Taking k from the
+    data bounds the rounding: by the law of total variance
+    (mu - k)^2 <= N * var, so the subtraction that forms var loses at most
+    log2(N + 1) bits, where a fixed origin such as 0 would lose everything
+    once |mu| >> std (tests/test_layers_norm.py checks the bound).
     """
     xp = xp_of(x, gamma, beta, running_mean, running_var)
     n, c = x.shape[:2]
@@ -198,33 +212,35 @@ def _normalize_blocks(x, gamma, beta, running_mean, running_var, train, momentum
         inv_std = 1 / xp.sqrt(running_var + eps)
         mu_p, scale_p, beta_p = _planes(xp, x, running_mean, gamma * inv_std, beta)
 
-        def normalize(i, c0, c1):                # out = (x - mu) * scale + beta
-            block = _rows(out, i, c0, c1)
-            xp.subtract(_rows(x, i, c0, c1), mu_p[c0:c1], out=block)
+        def normalize(i0, i1, c0, c1):           # out = (x - mu) * scale + beta
+            block = _block_of(out, i0, i1, c0, c1)
+            xp.subtract(_block_of(x, i0, i1, c0, c1), mu_p[c0:c1], out=block)
             block *= scale_p[c0:c1]
             block += beta_p[c0:c1]
         _each_block(xp, x, normalize)
         return out, ("blocks", x, running_mean, gamma, inv_std, False), (running_mean, running_var)
-    means, squares = xp.empty((n, c), dtype=x.dtype), xp.empty((n, c), dtype=x.dtype)
-    ones = xp.ones(x[0, 0].size, dtype=x.dtype)
+    sums, squares = xp.empty((n, c), dtype=x.dtype), xp.empty((n, c), dtype=x.dtype)
+    origin = _row_sums(xp, x[0].reshape(c, -1)) / x[0, 0].size
+    (origin_p,) = _planes(xp, x, origin)
 
-    def moments(i, c0, c1):                      # mean and sum of squared deviations per channel
-        block, deviation = _rows(x, i, c0, c1), _rows(out, i, c0, c1)
-        means[i, c0:c1] = mean = (block @ ones) / ones.size
-        xp.subtract(block, mean[:, None], out=deviation)
-        squares[i, c0:c1] = _row_dots(xp, deviation, deviation)
+    def moments(i0, i1, c0, c1):             # per channel: sum of d = x - origin and of d^2
+        deviation = _block_of(out, i0, i1, c0, c1)
+        xp.subtract(_block_of(x, i0, i1, c0, c1), origin_p[c0:c1], out=deviation)
+        sums[i0:i1, c0:c1] = _row_sums(xp, deviation)
+        squares[i0:i1, c0:c1] = _row_dots(xp, deviation, deviation)
     _each_block(xp, x, moments)
-    mu = means.mean(axis=0)
-    var = (squares.sum(axis=0) + ones.size * ((means - mu) ** 2).sum(axis=0)) / (x.size // c)
+    m = x.size // c
+    offset = sums.sum(axis=0) / m                # mu - origin
+    mu = origin + offset
+    var = xp.maximum(squares.sum(axis=0) / m - offset * offset, 0)
     inv_std = 1 / xp.sqrt(var + eps)
     scale = gamma * inv_std
-    shifts = (means - mu) * scale + beta         # (N, C)
-    (scale_p,) = _planes(xp, x, scale)
+    scale_p, shift_p = _planes(xp, x, scale, beta - offset * scale)
 
-    def finish(i, c0, c1):                       # out = (x - m_b) * scale + shift_b
-        block = _rows(out, i, c0, c1)
+    def finish(i0, i1, c0, c1):              # out = d * scale + shift
+        block = _block_of(out, i0, i1, c0, c1)
         block *= scale_p[c0:c1]
-        block += shifts[i, c0:c1, None]
+        block += shift_p[c0:c1]
     _each_block(xp, x, finish)
     running = (momentum * running_mean + (1 - momentum) * mu, momentum * running_var + (1 - momentum) * var)
     return out, ("blocks", x, mu, gamma, inv_std, True), running
@@ -242,23 +258,22 @@ def _normalize_blocks_backward(dout, cache):
     xp = xp_of(dout)
     n, c = x.shape[:2]
     dbetas, dout_xcs = xp.empty((n, c), dtype=dout.dtype), xp.empty((n, c), dtype=dout.dtype)
-    ones = xp.ones(x[0, 0].size, dtype=dout.dtype)
     dx = xp.empty(dout.shape, dtype=dout.dtype)
     (mu_p,) = _planes(xp, x, mu)
 
-    def sums(i, c0, c1):                         # per channel: sum dout, sum dout * (x - mu)
-        d, xc = _rows(dout, i, c0, c1), _rows(dx, i, c0, c1)
-        dbetas[i, c0:c1] = d @ ones
-        xp.subtract(_rows(x, i, c0, c1), mu_p[c0:c1], out=xc)
-        dout_xcs[i, c0:c1] = _row_dots(xp, d, xc)
+    def sums(i0, i1, c0, c1):                # per channel: sum dout, sum dout * (x - mu)
+        d, xc = _block_of(dout, i0, i1, c0, c1), _block_of(dx, i0, i1, c0, c1)
+        dbetas[i0:i1, c0:c1] = _row_sums(xp, d)
+        xp.subtract(_block_of(x, i0, i1, c0, c1), mu_p[c0:c1], out=xc)
+        dout_xcs[i0:i1, c0:c1] = _row_dots(xp, d, xc)
     _each_block(xp, x, sums)
     dbeta, dout_xc = dbetas.sum(axis=0), dout_xcs.sum(axis=0)
     dgamma = dout_xc * inv_std
     m = dout.size // c
     scale_p, slope_p, shift_p = _planes(xp, x, gamma * inv_std, inv_std * inv_std * dout_xc / m, dbeta / m)
 
-    def gradient(i, c0, c1):
-        block, d = _rows(dx, i, c0, c1), _rows(dout, i, c0, c1)
+    def gradient(i0, i1, c0, c1):
+        block, d = _block_of(dx, i0, i1, c0, c1), _block_of(dout, i0, i1, c0, c1)
         if train:                                # block holds x - mu
             block *= slope_p[c0:c1]
             block += shift_p[c0:c1]
