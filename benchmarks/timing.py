@@ -9,13 +9,14 @@ measured in one call mean much.
 Each timed call also comes after at least ``SETTLE_S`` seconds of untimed
 calls of the same candidate, never right after another library's call or a
 pause: in training a layer runs amid its own library's work. Measured on a
-quiet 2-core Intel virtual machine (docs/speed.md, sixth round): the deep
-fc1 layer took 3.5 ms per call back to back but 5-7 ms for its first calls
-after a 24 ms ``gc.collect()`` or a 25 ms sleep, and 3.5 ms again after
-10 ms of its own work; our ReLU took 18 ms right after one of ours and
-26-29 ms right after one of PyTorch's. Our worker threads sleep between
-calls, PyTorch's spin for a while after each, and PyTorch showed no such
-effect.
+quiet 2-core Intel virtual machine (docs/speed.md, sixth and seventh
+rounds): the deep fc1 layer took 3.5 ms per call back to back but 5-7 ms
+for its first calls after a 24 ms ``gc.collect()`` or a 25 ms sleep; right
+after one of PyTorch's calls it took 6.8 ms with 20 ms of its own calls
+first, 3.9-4.1 ms with 40-80 ms and 3.65 ms (its time alone) with 100 ms.
+Our worker threads sleep between calls; PyTorch's worker thread went on
+using CPU after its call (about 10 ms, read from /proc), which explains
+some of the effect but not why it lasts up to 100 ms.
 """
 import gc
 import statistics
@@ -23,7 +24,7 @@ import time
 
 import numpy as np
 
-SETTLE_S = 0.02
+SETTLE_S = 0.1
 """Seconds of untimed calls of a candidate right before each timed call of it."""
 
 
