@@ -139,16 +139,17 @@ def spatial_batchnorm_backward(dout, cache):
 # Fast path (NumPy): the same math over blocks that stay in the core's cache,
 # on every core: several whole images where one image is small, else some
 # channels of one image. The cache keeps x itself and mu (no centered copy).
-# Each layer pass makes two passes over the blocks: the first takes the
-# per-channel sums and writes the centered values they need straight into the
-# output array, which the second then finishes in place (in-place passes over
-# a block in the cache cost about half of those that write a second array;
-# centering into a scratch block of the worker's own instead, so that the
-# output is written only once, was slower: docs/speed.md). Every per-channel
-# value enters as a plane of one image's size, (C, H*W), broadcast over the
-# block's images (NumPy broadcasts a (..., C, 1) operand 1.4-2x as slowly,
-# measured). The number of NumPy calls per block sets the time more than the
-# bytes moved, and every call lets go of the GIL, so both workers run at once.
+# Forward and backward each make two passes over the blocks: the first takes
+# the per-channel sums and writes the centered values they need straight into
+# the output array, which the second then finishes in place (in-place passes
+# over a block in the cache cost about half of those that write a second
+# array; centering into a scratch block of the worker's own instead, so that
+# the output is written only once, was slower: docs/speed.md). Every
+# per-channel value enters as a plane of one image's size, (C, H*W),
+# broadcast over the block's images (NumPy broadcasts a (..., C, 1) operand
+# 1.4-2x as slowly, measured). The number of NumPy calls per block sets the
+# time more than the bytes moved, and every call lets go of the GIL, so both
+# workers run at once.
 
 def _channel_blocks(xp, x):
     """Blocks (i0, i1, c0, c1) of about ``_parallel.block_bytes`` that cover every (n, c) once: images
