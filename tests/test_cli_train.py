@@ -43,6 +43,22 @@ def test_train_with_a_spec_string_then_resume_for_more_epochs(xp, tmp_path):
     assert metrics["model"] == "custom" and any("network" in c for c in metrics["changes"])
 
 
+def test_keep_epochs_writes_an_eval_only_copy_per_epoch_that_explain_finds(tmp_path):
+    from minicnn.apps.explain import run_checkpoints
+    from minicnn.commands.explain import default_run_dir
+    from minicnn.training.checkpoint import read_checkpoint
+    out = tmp_path / "run"
+    args = ["train", "--model", "c4k3-bn-p4 | f8-d0.5", "--out", str(out), "--keep-epochs"] + TINY
+    assert main(args + ["--epochs", "1"]) == 0
+    assert main(args + ["--epochs", "2", "--resume"]) == 0
+    copies = sorted(p.name for p in (out / "epochs").iterdir())
+    assert copies == ["epoch001.npz", "epoch002.npz"]                  # no full checkpoint left beside them
+    assert read_checkpoint(out / "epochs" / "epoch002.npz")["meta"]["eval_only"] is True
+    assert default_run_dir(out / "best.npz") == out / "epochs"
+    assert [epoch for epoch, _ in run_checkpoints(out / "epochs")] == [1, 2]
+    assert metrics_of(out)["epochs_run"] == 2
+
+
 def test_resume_from_a_checkpoint_continues_in_its_own_folder(tmp_path, monkeypatch):
     out = tmp_path / "run"
     args = ["train", "--model", "c4k3-p4 | f8"] + TINY
@@ -145,7 +161,7 @@ def test_the_experiment_command_takes_the_shared_run_options():
     args = build_parser().parse_args(["experiment", "deep", "--data", "synthetic", "--epochs", "3",
                                       "--recalibrate", "0", "--time-budget", "60"])
     assert args.model == "deep" and args.epochs == 3 and args.recalibrate == 0 and args.time_budget == 60
-    assert callable(args.func)
+    assert args.keep_epochs is False and callable(args.func)
 
 
 def test_train_on_real_fer2013_with_a_small_subset(tmp_path, fer2013_path):

@@ -58,13 +58,14 @@ class Classifier:
         ``preprocess_info["hog"]`` (HOG parameters; absent: the HOG defaults) and
         ``preprocess["hog_mean"]``/``["hog_std"]`` (the HOG scaler; absent: raw
         HOG, as hybrids trained before the scaler were), and the trainer's epoch
-        count when there is one.
+        count when there is one (an eval-only copy's: the epoch it was copied at).
         """
         from ..training.checkpoint import load_checkpoint
 
         model, extras = load_checkpoint(path, xp=xp)
         info = extras.get("preprocess_info") or {}
-        epoch = ((extras.get("trainer") or {}).get("position") or {}).get("epoch")
+        position = (extras.get("trainer") or {}).get("position")
+        epoch = (position or extras.get("source") or {}).get("epoch")
         arrays = extras.get("preprocess") or {}
         return cls(model, mean=arrays.get("mean"), hog=info.get("hog"), name=name or Path(path).stem, epoch=epoch,
                    hog_scaler=FeatureScaler.from_dict(arrays, prefix="hog_"))

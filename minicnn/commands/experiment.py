@@ -15,7 +15,8 @@ best validation accuracy. The run id names the protocol (``full``, ``quick``,
 from ..pipeline.config import MODEL_NAMES, default_run_id, load_config
 from ..pipeline.run import check_run, run
 from ..validate import check_output_folder, check_path, folder_name, ready
-from .options import add_run_options, check_data, log_for, machine_settings, plan_from_args, print_summary
+from .options import (add_run_options, check_data, log_for, machine_settings, plan_from_args, print_summary,
+                      run_settings)
 
 
 def add_arguments(parser):
@@ -49,7 +50,7 @@ def run_experiment(args):
                                (("--out", out_dir), ("--checkpoints", checkpoint_dir)))
     ready()
     result = run(plan, data, out_dir=out_dir, checkpoint_dir=checkpoint_dir, run_id=run_id,
-                 resume=args.resume, **machine_settings(args), quiet=args.quiet, log=log_for(args, f"[{name}] "))
+                 resume=args.resume, **machine_settings(args), **run_settings(args), quiet=args.quiet, log=log_for(args, f"[{name}] "))
     if not args.quiet:
         print_summary(result, checkpoint_dir)
     return result

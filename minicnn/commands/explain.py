@@ -12,7 +12,8 @@ chosen with ``--what`` (default: all):
     dream        dream_classes.png          class visualization from the face and from noise
                  dream_<layer>.png          DeepDream of the first channels of --layer from the face
     epochs       epochs_<layer>.png         the face's first-layer maps at several epochs, from
-                                            the checkpoints in --run-dir (default: MODEL's folder)
+                                            the checkpoints in --run-dir (default: the epochs/
+                                            folder `train --keep-epochs` wrote beside MODEL)
 
 The face is test image ``--face`` (default 0) or the first face found in
 ``--photo``. See docs/explain.md.
@@ -100,15 +101,22 @@ def explain(args):
         for name, fig in dream_figures(clf, face, face_label, args.dream_steps, args.seed, args.layer):
             save(fig, name)
     if "epochs" in parts:
-        run_dir = Path(args.run_dir) if args.run_dir else Path(args.model).resolve().parent
+        run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(args.model)
         runs = run_checkpoints(run_dir)
         if len(runs) < 2:
             print(f"epochs: {run_dir} holds {len(runs)} checkpoint(s) with an epoch; it needs 2 or more "
-                  "(save one per epoch, or pass --run-dir)")
+                  "(train with --keep-epochs, or pass --run-dir)")
         else:
             layer = activations.conv_activation_layers(runs[0][1].model)[0]
             save(activations.epochs_figure(runs, face, layer), f"epochs_{layer}.png")
     return 0
+
+
+def default_run_dir(model):
+    """Where the per-epoch checkpoints of MODEL's run are: the ``epochs`` folder ``--keep-epochs`` writes
+    beside it when there is one, else MODEL's own folder."""
+    folder = Path(model).resolve().parent
+    return folder / "epochs" if (folder / "epochs").is_dir() else folder
 
 
 def add_cli(subparsers):
@@ -123,7 +131,8 @@ def add_cli(subparsers):
     p.add_argument("--layer", help="layer for Grad-CAM and the layer dream (default: the last conv block's ReLU)")
     p.add_argument("--face", type=nonnegative_int, default=0, help="test image index for the single-face figures (default 0)")
     p.add_argument("--photo", help="use the first face found in this photo instead of a test image")
-    p.add_argument("--run-dir", help="folder of one run's per-epoch checkpoints (default: MODEL's folder)")
+    p.add_argument("--run-dir", help="folder of one run's per-epoch checkpoints (default: the epochs/ folder "
+                                     "--keep-epochs wrote beside MODEL, else MODEL's folder)")
     p.add_argument("--per-class", type=positive_int, default=3, help="right and wrong test faces per class figure (default 3)")
     p.add_argument("--max-images", type=positive_int, default=2000,
                    help="test images searched for the per-class figures (stratified subset; default 2000)")

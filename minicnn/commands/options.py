@@ -17,8 +17,8 @@ MAX_THREADS = 256
 
 
 def add_run_options(p):
-    """--epochs, --subset, --flips, --quick, --recalibrate, --time-budget, --seed, --backend, --quiet,
-    --conv-memory-mib, --threads."""
+    """--epochs, --subset, --flips, --quick, --recalibrate, --time-budget, --seed, --keep-epochs, --backend,
+    --quiet, --conv-memory-mib, --threads."""
     p.add_argument("--epochs", type=positive_int, help="train this many epochs (default the paper's: shallow 30, deep 35; "
                                               "fewer makes a REDUCED run)")
     p.add_argument("--subset", type=positive_int, help="train on a stratified subset of N training images (REDUCED)")
@@ -37,6 +37,10 @@ def add_run_options(p):
                         "best epoch so far is evaluated and the run is reported REDUCED")
     p.add_argument("--seed", type=seed, help="one seed for init, shuffling, flips, dropout, augmentation "
                                              "(0 to 2**32-1; default the config's: 0)")
+    p.add_argument("--keep-epochs", action="store_true",
+                   help="after every epoch also write an eval-only float16 copy of the model to "
+                        "epochs/epochNNN.npz beside the checkpoints (the deep model: 9 MB each), for "
+                        "`minicnn explain --what epochs --run-dir`")
     p.add_argument("--backend", choices=backend.NAMES,
                    help="array backend (default: the current one, $MINICNN_BACKEND or numpy)")
     p.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
@@ -47,6 +51,11 @@ def add_run_options(p):
                    help="worker threads for NumPy work (default one per core where the BLAS can be told to run "
                         "single-threaded; 1: no threads; docs/speed.md)")
     return p
+
+
+def run_settings(args):
+    """The ``run`` keywords of the options that add outputs without changing the run: --keep-epochs."""
+    return {"keep_epochs": args.keep_epochs}
 
 
 def machine_settings(args):

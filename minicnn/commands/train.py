@@ -28,7 +28,8 @@ from ..pipeline.run import check_run, checkpoint_folder, run, stored_model_name
 from ..training.schedules import make_schedule
 from ..validate import (Number, check_input_file, check_output_folder, nonnegative_number, positive_int,
                         positive_number, ready)
-from .options import add_run_options, check_data, log_for, machine_settings, plan_from_args, print_summary
+from .options import (add_run_options, check_data, log_for, machine_settings, plan_from_args, print_summary,
+                      run_settings)
 
 SCHEDULE_DEFAULTS = {"constant": {}, "step": {"step_epochs": 10, "gamma": 0.5},
                      "exponential": {"gamma": 0.95}, "plateau": {"factor": 0.5, "patience": 3},
@@ -130,7 +131,7 @@ def run_training(args, overwrite=False):
     out = check_output_folder("--out", out)
     ready()
     result = run(plan, data, out_dir=out, resume=resume or False, overwrite=overwrite, **machine_settings(args),
-                 sizes={"train": args.n_train, "val": args.n_val, "test": args.n_test},
+                 **run_settings(args), sizes={"train": args.n_train, "val": args.n_val, "test": args.n_test},
                  quiet=args.quiet, log=log_for(args), trace=args.trace)
     if not args.quiet:
         print_summary(result, checkpoint_folder(out, resume=resume or False))

@@ -51,6 +51,7 @@ from ..errors import ConfigError
 from ..models import Model, normalize_config, to_spec
 from ..optim import make_optimizer
 from ..training import Trainer, evaluate, preflight, read_checkpoint
+from ..training.export import EpochCopies
 from ..training.runlock import RunLock
 from . import outputs, provenance
 from .config import default_run_id, protocol
@@ -265,7 +266,7 @@ def _epochs(n):
 
 def run(plan, data=None, *, out_dir, checkpoint_dir=None, run_id=None, resume=False, overwrite=False,
         backend_name=None, conv_memory_bytes=None, host_threads=None, sizes=None, quiet=False, log=None,
-        callbacks=(), trace=False):
+        callbacks=(), keep_epochs=False, trace=False):
     """Train and evaluate the run ``plan`` on ``data``; write its outputs to ``out_dir``; return a RunResult.
 
     data: "synthetic", a FER-2013 path, or None for $MINICNN_FER2013 (``sizes``
@@ -280,7 +281,9 @@ def run(plan, data=None, *, out_dir, checkpoint_dir=None, run_id=None, resume=Fa
     function taking one line of progress (default: silent). callbacks: more
     Trainer callbacks ``fn(trainer, record)`` after each epoch; one that calls
     ``trainer.request_stop(reason)`` ends the run like the time budget does
-    (REDUCED, "stopped by <reason> after E epochs"). trace: print the first
+    (REDUCED, "stopped by <reason> after E epochs"). keep_epochs: also write an
+    eval-only float16 copy of the model after every epoch to
+    ``checkpoint_dir/epochs/epochNNN.npz`` (``EpochCopies``). trace: print the first
     training step layer by layer before training (``minicnn.trace.trace_trainer``).
     Both folders are locked for the whole run (``RunLock``).
     """
@@ -323,6 +326,8 @@ def run(plan, data=None, *, out_dir, checkpoint_dir=None, run_id=None, resume=Fa
             from ..trace import trace_trainer
             print(trace_trainer(trainer), flush=True)
         trainer.callbacks.extend(callbacks)
+        if keep_epochs:
+            trainer.callbacks.append(EpochCopies(checkpoint_dir / "epochs"))
         reason = train_until_stopped(trainer, TimeBudget(plan["train"]["time_budget"], t0))
         metrics = run_metrics(plan, trainer, reason, inputs, data_record, run_identity, run_id,
                               resume_from is not None, git, started, t0)

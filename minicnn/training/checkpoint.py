@@ -224,8 +224,9 @@ def load_checkpoint(path, xp=None):
 
     ``extras`` keys: ``optimizer`` (flat state for ``optimizer_from_state``, or
     None), ``schedule``, ``trainer``, ``history``, ``preprocess`` (name ->
-    array), ``preprocess_info``, ``run`` (the run's identity), ``meta``
-    (missing entries are None).
+    array), ``preprocess_info``, ``run`` (the run's identity), ``meta``,
+    ``source`` (an eval-only copy's origin: file, epoch, best; see
+    ``minicnn.training.export``) (missing entries are None).
     """
     raw = read_checkpoint(path)
     with decoding(path, "model_config"):
@@ -235,5 +236,5 @@ def load_checkpoint(path, xp=None):
     with decoding(path, "layer_state"):
         model.load_layer_state(raw.get("layer_state", {}))
     extras = {k: raw.get(k) for k in ("optimizer", "schedule", "trainer", "history", "preprocess",
-                                       "preprocess_info", "run", "meta")}
+                                       "preprocess_info", "run", "meta", "source")}
     return model, extras

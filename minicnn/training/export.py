@@ -17,6 +17,8 @@ position and its curves. A model that only predicts needs none of that.
 and nothing else. ``load_checkpoint`` and ``Classifier.load`` read it like any
 checkpoint (the model casts the arrays back to its own float32 on load);
 ``Trainer.resume`` refuses it, since it has no training state.
+``EpochCopies`` is a Trainer callback that writes one such copy after every
+epoch (``minicnn train --keep-epochs``), for ``minicnn explain --what epochs``.
 
 float16 keeps 11 significant bits, so rounding moves every stored number by
 at most 2**-11 of itself (4.9e-4; numbers below 6.1e-5 lose more) and the
@@ -70,3 +72,27 @@ def _cast(value, dtype):
     value = np.asarray(value)
     with np.errstate(over="ignore"):
         return value.astype(dtype) if value.dtype.kind == "f" else value
+
+
+class EpochCopies:
+    """Trainer callback: after every epoch, an eval-only copy of the model as ``folder/epochNNN.npz``.
+
+    About a quarter of a checkpoint each in float16 (the deep paper model: 9 MB an epoch), enough for
+    ``minicnn explain --what epochs --run-dir folder``; the copy is made from a full checkpoint written
+    next to it first, then removed.
+    """
+
+    def __init__(self, folder, dtype="float16"):
+        if dtype not in DTYPES:
+            raise ConfigError(f"dtype {dtype!r}: choose one of {', '.join(DTYPES)}")
+        self.folder, self.dtype = Path(folder), dtype
+
+    def __call__(self, trainer, record):
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / f"epoch{trainer.epoch:03d}.npz"
+        full = self.folder / f".epoch{trainer.epoch:03d}-full.npz"
+        trainer.save(full)
+        try:
+            export_eval_only(full, path, self.dtype)
+        finally:
+            full.unlink(missing_ok=True)
