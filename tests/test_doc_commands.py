@@ -112,12 +112,15 @@ def rewrite(command):
 
 def plan(cases):
     """Per case ``("skip", reason)`` or ``("run", command, chain)``: a command with --resume, or after
-    ``&&`` on the same line, joins the chain (one folder, run in order) of the command before it; a
-    command seen before is not run again."""
-    plans, seen, chain, chains, line = [], {}, None, 0, None
+    ``&&`` on the same line, joins the chain (one folder, run in order) of the command before it, and
+    is skipped with it; a command seen before is not run again."""
+    plans, seen, chain, chains, line, skipped = [], {}, None, 0, None, None
     for doc, number, command in cases:
         same_line, line = line == (doc, number), (doc, number)
         reason = next((r for pattern, r in SKIP if re.search(pattern, command)), None)
+        if same_line and skipped is not None:
+            reason = f"continues `{skipped}`, which cannot run here"
+        skipped = command if reason and not same_line else skipped if reason else None
         if reason:
             plans.append(("skip", f"{doc.name}: `{command}`: {reason}"))
             continue
