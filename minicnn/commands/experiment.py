@@ -50,7 +50,8 @@ def run_experiment(args):
                                (("--out", out_dir), ("--checkpoints", checkpoint_dir)))
     ready()
     result = run(plan, data, out_dir=out_dir, checkpoint_dir=checkpoint_dir, run_id=run_id,
-                 resume=args.resume, **machine_settings(args), **run_settings(args), quiet=args.quiet, log=log_for(args, f"[{name}] "))
+                 resume=args.resume, **machine_settings(args), **run_settings(args), quiet=args.quiet,
+                 log=log_for(args, f"[{name}] "))
     if not args.quiet:
         print_summary(result, checkpoint_dir)
     return result
