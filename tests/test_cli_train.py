@@ -52,7 +52,7 @@ def test_keep_epochs_writes_an_eval_only_copy_per_epoch_that_explain_finds(tmp_p
     assert main(args + ["--epochs", "1"]) == 0
     assert main(args + ["--epochs", "2", "--resume"]) == 0
     copies = sorted(p.name for p in (out / "epochs").iterdir())
-    assert copies == ["epoch001.npz", "epoch002.npz"]                  # no full checkpoint left beside them
+    assert copies == ["epoch001.npz", "epoch002.npz"]                  # and nothing else
     assert read_checkpoint(out / "epochs" / "epoch002.npz")["meta"]["eval_only"] is True
     assert default_run_dir(out / "best.npz") == out / "epochs"
     assert [epoch for epoch, _ in run_checkpoints(out / "epochs")] == [1, 2]

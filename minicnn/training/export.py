@@ -12,7 +12,7 @@ position and its curves. A model that only predicts needs none of that.
     preprocess/<key>  the preprocessing (mean image, HOG scaler), stored as ``dtype``
     preprocess_info   its description
     run               the identity of the run it came from, when recorded
-    source            where it came from: file name, epoch, best validation accuracy so far
+    source            where it came from: file name (None for ``EpochCopies``), epoch, best epoch so far
 
 and nothing else. ``load_checkpoint`` and ``Classifier.load`` read it like any
 checkpoint (the model casts the arrays back to its own float32 on load);
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import __version__
+from .. import __version__, backend
 from ..errors import ConfigError
 from .checkpoint import FORMAT, VERSION, json_entry, read_checkpoint, write_archive
 
@@ -44,8 +44,7 @@ def export_eval_only(source, path, dtype="float16"):
     Returns a dict: ``path``, ``bytes`` (the file's size), ``source_bytes``,
     ``parameters`` (numbers stored under model/), ``dtype``.
     """
-    if dtype not in DTYPES:
-        raise ConfigError(f"dtype {dtype!r}: choose one of {', '.join(DTYPES)}")
+    _check_dtype(dtype)
     if Path(path).resolve() == Path(source).resolve():          # the copy would replace its training state
         raise ConfigError(f"out {path}: is the checkpoint itself; write the copy beside it, e.g. "
                           f"{Path(path).with_name(Path(path).stem + '-eval.npz')}")
@@ -54,6 +53,19 @@ def export_eval_only(source, path, dtype="float16"):
     origin = {"file": os.path.basename(os.fspath(source)),
               "epoch": (trainer.get("position") or {}).get("epoch"),
               "best": trainer.get("best")}
+    _write_eval_only(path, raw, origin, dtype)
+    return {"path": os.fspath(path), "bytes": os.path.getsize(path), "source_bytes": os.path.getsize(source),
+            "parameters": int(sum(np.size(v) for v in raw["model_state"].values())), "dtype": dtype}
+
+
+def _check_dtype(dtype):
+    if dtype not in DTYPES:
+        raise ConfigError(f"dtype {dtype!r}: choose one of {', '.join(DTYPES)}")
+
+
+def _write_eval_only(path, raw, origin, dtype):
+    """Write the eval-only archive of ``raw`` (``read_checkpoint``'s keys model_config, model_state,
+    layer_state, preprocess, preprocess_info, run) with ``origin`` as its ``source`` entry."""
     meta = {"format": FORMAT, "version": VERSION, "minicnn": __version__, "eval_only": True, "dtype": dtype}
     arrays = {"meta": json_entry(meta), "model_config": json_entry(raw["model_config"]),
               "layer_state": json_entry(raw.get("layer_state") or {}), "source": json_entry(origin)}
@@ -63,8 +75,6 @@ def export_eval_only(source, path, dtype="float16"):
         if raw.get(key) is not None:
             arrays[key] = json_entry(raw[key])
     write_archive(path, arrays)
-    return {"path": os.fspath(path), "bytes": os.path.getsize(path), "source_bytes": os.path.getsize(source),
-            "parameters": int(sum(np.size(v) for v in raw["model_state"].values())), "dtype": dtype}
 
 
 def _cast(value, dtype):
@@ -78,21 +88,18 @@ class EpochCopies:
     """Trainer callback: after every epoch, an eval-only copy of the model as ``folder/epochNNN.npz``.
 
     About a quarter of a checkpoint each in float16 (the deep paper model: 9 MB an epoch), enough for
-    ``minicnn explain --what epochs --run-dir folder``; the copy is made from a full checkpoint written
-    next to it first, then removed.
+    ``minicnn explain --what epochs --run-dir folder``; written from the trainer's model as it stands
+    (its ``source`` entry: no file, the epoch, the best epoch so far).
     """
 
     def __init__(self, folder, dtype="float16"):
-        if dtype not in DTYPES:
-            raise ConfigError(f"dtype {dtype!r}: choose one of {', '.join(DTYPES)}")
+        _check_dtype(dtype)
         self.folder, self.dtype = Path(folder), dtype
 
     def __call__(self, trainer, record):
-        self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / f"epoch{trainer.epoch:03d}.npz"
-        full = self.folder / f".epoch{trainer.epoch:03d}-full.npz"
-        trainer.save(full)
-        try:
-            export_eval_only(full, path, self.dtype)
-        finally:
-            full.unlink(missing_ok=True)
+        model = trainer.model
+        raw = {"model_config": model.config, "model_state": model.state_dict(), "layer_state": model.layer_state(),
+               "preprocess": {k: backend.to_numpy(v) for k, v in (trainer.preprocess or {}).items()},
+               "preprocess_info": trainer.preprocess_info, "run": trainer.run}
+        origin = {"file": None, "epoch": trainer.epoch, "best": trainer.best}
+        _write_eval_only(self.folder / f"epoch{trainer.epoch:03d}.npz", raw, origin, self.dtype)
