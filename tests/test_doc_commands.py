@@ -56,6 +56,8 @@ SKIP = [
                            "(tests/test_ship.py runs it on a fabricated run)"),
     (r"sweeps/shallow-lr-reg/best_config\.json", "needs the best_config.json of the full sweep above"),
 ]
+SETUP = r"^pip install"
+"""Skipped commands that only set up: what follows them after ``&&`` runs (this checkout is installed)."""
 FAILS = [
     (r"MINICNN_STRICT_SYNCS=raise", "HostSyncError", "documented to fail at the first host synchronisation"),
 ]
@@ -113,14 +115,17 @@ def rewrite(command):
 def plan(cases):
     """Per case ``("skip", reason)`` or ``("run", command, chain)``: a command with --resume, or after
     ``&&`` on the same line, joins the chain (one folder, run in order) of the command before it, and
-    is skipped with it; a command seen before is not run again."""
+    is skipped with it unless that one only sets up (``SETUP``); a command seen before is not run again."""
     plans, seen, chain, chains, line, skipped = [], {}, None, 0, None, None
     for doc, number, command in cases:
         same_line, line = line == (doc, number), (doc, number)
         reason = next((r for pattern, r in SKIP if re.search(pattern, command)), None)
         if same_line and skipped is not None:
             reason = f"continues `{skipped}`, which cannot run here"
-        skipped = command if reason and not same_line else skipped if reason else None
+        elif reason and not re.search(SETUP, command):
+            skipped = command
+        else:
+            skipped = None
         if reason:
             plans.append(("skip", f"{doc.name}: `{command}`: {reason}"))
             continue
