@@ -24,6 +24,7 @@ import numpy as np
 
 from ..apps.explain import dream_figures, run_checkpoints
 from ..errors import ConfigError, DataError
+from ..training.export import EPOCH_COPIES
 from ..validate import (check_input_file, check_output_folder, check_path, nonnegative_int, positive_int, ready,
                         seed)
 from .options import check_data
@@ -116,7 +117,7 @@ def default_run_dir(model):
     """Where the per-epoch checkpoints of MODEL's run are: the ``epochs`` folder ``--keep-epochs`` writes
     beside it when there is one, else MODEL's own folder."""
     folder = Path(model).resolve().parent
-    return folder / "epochs" if (folder / "epochs").is_dir() else folder
+    return folder / EPOCH_COPIES if (folder / EPOCH_COPIES).is_dir() else folder
 
 
 def add_cli(subparsers):

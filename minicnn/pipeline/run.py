@@ -51,7 +51,7 @@ from ..errors import ConfigError
 from ..models import Model, normalize_config, to_spec
 from ..optim import make_optimizer
 from ..training import Trainer, evaluate, preflight, read_checkpoint
-from ..training.export import EpochCopies
+from ..training.export import EPOCH_COPIES, EpochCopies
 from ..training.runlock import RunLock
 from . import outputs, provenance
 from .config import default_run_id, protocol
@@ -283,7 +283,7 @@ def run(plan, data=None, *, out_dir, checkpoint_dir=None, run_id=None, resume=Fa
     ``trainer.request_stop(reason)`` ends the run like the time budget does
     (REDUCED, "stopped by <reason> after E epochs"). keep_epochs: also write an
     eval-only float16 copy of the model after every epoch to
-    ``checkpoint_dir/epochs/epochNNN.npz`` (``EpochCopies``). trace: print the first
+    ``checkpoint_dir/epochs/epochNNN.npz`` (``EpochCopies``, ``EPOCH_COPIES``). trace: print the first
     training step layer by layer before training (``minicnn.trace.trace_trainer``).
     Both folders are locked for the whole run (``RunLock``).
     """
@@ -327,7 +327,7 @@ def run(plan, data=None, *, out_dir, checkpoint_dir=None, run_id=None, resume=Fa
             print(trace_trainer(trainer), flush=True)
         trainer.callbacks.extend(callbacks)
         if keep_epochs:
-            trainer.callbacks.append(EpochCopies(checkpoint_dir / "epochs"))
+            trainer.callbacks.append(EpochCopies(checkpoint_dir / EPOCH_COPIES))
         reason = train_until_stopped(trainer, TimeBudget(plan["train"]["time_budget"], t0))
         metrics = run_metrics(plan, trainer, reason, inputs, data_record, run_identity, run_id,
                               resume_from is not None, git, started, t0)

@@ -84,6 +84,10 @@ def _cast(value, dtype):
         return value.astype(dtype) if value.dtype.kind == "f" else value
 
 
+EPOCH_COPIES = "epochs"
+"""The folder, beside a run's checkpoints, where ``--keep-epochs`` puts its ``EpochCopies``."""
+
+
 class EpochCopies:
     """Trainer callback: after every epoch, an eval-only copy of the model as ``folder/epochNNN.npz``.
 
